@@ -22,19 +22,34 @@ import (
 func Load(dst any) error { return LoadFrom(os.LookupEnv, dst) }
 
 // LoadFrom fills *dst from lookup. Supported field types: string, bool, int, int64,
-// time.Duration and []string (comma-separated). A `default:"..."` tag applies when the
-// variable is unset or empty. Every problem is reported, not only the first.
+// time.Duration and []string (comma-separated); untagged struct fields are filled
+// recursively. A `default:"..."` tag applies when the variable is unset or empty. Every
+// problem is reported, not only the first.
 func LoadFrom(lookup func(string) (string, bool), dst any) error {
 	rv := reflect.ValueOf(dst)
 	if rv.Kind() != reflect.Pointer || rv.Elem().Kind() != reflect.Struct {
 		return errors.New("envconfig: destination must be a pointer to a struct")
 	}
-	v := rv.Elem()
+	if err := errors.Join(load(lookup, rv.Elem())...); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	return nil
+}
+
+// load fills one struct; untagged struct fields (such as an embedded awsclient.Config)
+// are filled recursively.
+func load(lookup func(string) (string, bool), v reflect.Value) []error {
 	var errs []error
 	for i := 0; i < v.NumField(); i++ {
 		f := v.Type().Field(i)
+		if !f.IsExported() {
+			continue
+		}
 		tag, ok := f.Tag.Lookup("env")
-		if !ok || !f.IsExported() {
+		if !ok {
+			if f.Type.Kind() == reflect.Struct && f.Type != reflect.TypeFor[time.Duration]() {
+				errs = append(errs, load(lookup, v.Field(i))...)
+			}
 			continue
 		}
 		name, opts, _ := strings.Cut(tag, ",")
@@ -54,10 +69,7 @@ func LoadFrom(lookup func(string) (string, bool), dst any) error {
 			errs = append(errs, fmt.Errorf("%s: %w", name, err))
 		}
 	}
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("config: %w", err)
-	}
-	return nil
+	return errs
 }
 
 func setField(fv reflect.Value, raw string) error {

@@ -14,7 +14,12 @@ type sample struct {
 	Limit   int           `env:"LIMIT" default:"50"`
 	Timeout time.Duration `env:"TIMEOUT" default:"3s"`
 	Scopes  []string      `env:"SCOPES"`
+	Nested  nested
 	ignored string
+}
+
+type nested struct {
+	Region string `env:"REGION,required"`
 }
 
 func lookup(m map[string]string) func(string) (string, bool) {
@@ -28,10 +33,10 @@ func TestLoadFrom(t *testing.T) {
 		want    sample
 		wantErr []string
 	}{
-		{"defaults", map[string]string{"TABLE": "t"}, sample{Table: "t", Limit: 50, Timeout: 3 * time.Second}, nil},
-		{"all set", map[string]string{"TABLE": "t", "DEBUG": "true", "LIMIT": "7", "TIMEOUT": "1m", "SCOPES": "a, b,,"},
-			sample{Table: "t", Debug: true, Limit: 7, Timeout: time.Minute, Scopes: []string{"a", "b"}}, nil},
-		{"missing and bad", map[string]string{"LIMIT": "x", "DEBUG": "maybe"}, sample{}, []string{"TABLE is required", "LIMIT: not an integer", "DEBUG: not a boolean"}},
+		{"defaults", map[string]string{"TABLE": "t", "REGION": "r"}, sample{Table: "t", Limit: 50, Timeout: 3 * time.Second, Nested: nested{Region: "r"}}, nil},
+		{"all set", map[string]string{"TABLE": "t", "REGION": "r", "DEBUG": "true", "LIMIT": "7", "TIMEOUT": "1m", "SCOPES": "a, b,,"},
+			sample{Table: "t", Debug: true, Limit: 7, Timeout: time.Minute, Scopes: []string{"a", "b"}, Nested: nested{Region: "r"}}, nil},
+		{"missing and bad", map[string]string{"LIMIT": "x", "DEBUG": "maybe"}, sample{}, []string{"TABLE is required", "LIMIT: not an integer", "DEBUG: not a boolean", "REGION is required"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
