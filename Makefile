@@ -3,7 +3,9 @@
 
 SHELL := /bin/bash
 GO ?= go
-ETALASE := $(GO) run ./infra/cmd/etalase
+# The CLI behind these targets; built, then run, so that Ctrl-C reaches it directly.
+ETALASE_BIN := .cache/bin/etalase
+ETALASE = $(GO) build -o $(ETALASE_BIN) ./infra/cmd/etalase && $(ETALASE_BIN)
 
 # `sam build` runs `make build-<LogicalId>` with ARTIFACTS_DIR set, for arm64 Lambda.
 ARTIFACTS_DIR ?= .cache/artifacts
@@ -13,7 +15,8 @@ LAMBDA_BUILD = CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.no
 
 ## dev: run both accounts locally (emulators, provisioning, functions, HTTP API).
 dev:
-	$(ETALASE) dev
+	@$(GO) build -o $(ETALASE_BIN) ./infra/cmd/etalase
+	@exec $(ETALASE_BIN) dev
 
 ## test: gofmt check, go vet, every test with the emulators running, the boundary check.
 test: fmt-check vet
@@ -34,6 +37,12 @@ vet:
 ## compliance: the account-boundary report (DESIGN section 1).
 compliance:
 	$(ETALASE) compliance
+
+## token: an access token from a running make dev (SUB=seller-1 SCOPES=seller).
+SUB ?= buyer-1
+SCOPES ?= buyer
+token:
+	@$(ETALASE) token -sub $(SUB) -scopes $(SCOPES)
 
 ## emulators: install DynamoDB Local and the SQS emulator into .cache (make test does this too).
 emulators:

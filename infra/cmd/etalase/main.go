@@ -20,6 +20,12 @@ commands:
         start DynamoDB Local and the SQS emulator, run CMD with
         ETALASE_DYNAMODB_ENDPOINT, ETALASE_SQS_ENDPOINT and
         ETALASE_REQUIRE_EMULATORS=1 set, stop the emulators, exit with CMD's status
+  dev [-port N] [-data DIR]
+        run both accounts locally (make dev)
+  token [-sub S] [-scopes a,b]
+        mint an access token from a running make dev's identity provider
+  compliance [-template FILE] [-json]
+        the account-boundary report (make compliance)
 `
 
 func main() {
@@ -33,6 +39,10 @@ func main() {
 		os.Exit(runEnv(args))
 	case "compliance":
 		os.Exit(runCompliance(args))
+	case "dev":
+		os.Exit(runDev(args))
+	case "token":
+		os.Exit(runToken(args))
 	case "help", "-h", "-help", "--help":
 		fmt.Print(usage)
 	default:
