@@ -50,8 +50,9 @@ type Options struct {
 	Root string
 	// Template is the path of template.yaml.
 	Template string
-	// Params are template parameter values. JwtIssuer defaults to the local identity
-	// provider's issuer on Addr, JwtAudience to "etalase".
+	// Params are template parameter values; "{origin}" in a value becomes the HTTP API's
+	// origin. JwtIssuer defaults to the local identity provider's issuer, JwtAudience to
+	// "etalase".
 	Params map[string]string
 	// DynamoDBEndpoint and SQSEndpoint are the emulators.
 	DynamoDBEndpoint, SQSEndpoint string
@@ -129,7 +130,8 @@ func Start(ctx context.Context, o Options) (_ *Runner, err error) {
 	origin := "http://" + ln.Addr().String()
 	params := map[string]string{"JwtIssuer": origin + "/_local/idp", "JwtAudience": "etalase"}
 	for k, v := range o.Params {
-		params[k] = v
+		// A local parameter may name the origin, e.g. "{origin}/_local/pay/midtrans".
+		params[k] = strings.ReplaceAll(v, "{origin}", origin)
 	}
 
 	tpl, err := samtemplate.Load(o.Template)
