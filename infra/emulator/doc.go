@@ -4,17 +4,26 @@
 // on Node.js).
 //
 // Install puts pinned versions under <cacheDir>/emulators (network only the
-// first time); Start runs both on free 127.0.0.1 ports, waits until each answers
-// a real API call, and returns a Stack whose Stop ends them. Tests reach a
-// running pair through package infra/testenv.
+// first time); Start runs both on free ports of 127.0.0.1, listening there only,
+// waits until each answers a real API call, and returns a Stack whose Stop ends
+// them. Tests reach a running pair through package infra/testenv.
 //
 // # DynamoDB Local
 //
 // DynamoDB Local keeps one database per access key id and region, so clients
 // using localaccount.Social and localaccount.Commerce credentials see different
-// tables, as two AWS accounts would. It has no option to choose the listening
-// address: it listens on all interfaces, at the port Start picks. It never
-// throttles and never reports transaction conflicts.
+// tables, as two AWS accounts would. It never throttles and never reports
+// transaction conflicts.
+//
+// DynamoDB Local has no option to choose the listening address: java -jar
+// DynamoDBLocal.jar listens on all interfaces. Start runs it through a small
+// launcher instead, dynamodb/EtalaseDynamoDBLocal.java, which builds the server
+// as DynamoDB Local's own main does, sets its Jetty connector's host to
+// 127.0.0.1 before starting it, and exits if the socket ends up bound anywhere
+// else. Install compiles the launcher with javac into
+// <cacheDir>/emulators/dynamodb-launcher, once, and again only when its source
+// or DynamoDB Local changes. So the first Install needs a JDK, not only a Java
+// runtime; later ones need only java.
 //
 // # fauxqs (SQS)
 //

@@ -136,8 +136,17 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 				// running many test binaries at once.
 				"-XX:TieredStopAtLevel=1",
 				"-XX:+UseSerialGC",
+				// A plain IPv4 socket on 127.0.0.1 rather than an
+				// IPv4-mapped address on a dual-stack IPv6 socket.
+				"-Djava.net.preferIPv4Stack=true",
 				"-Djava.library.path=./DynamoDBLocal_lib",
-				"-jar", "DynamoDBLocal.jar",
+				// Not -jar DynamoDBLocal.jar, which listens on all
+				// interfaces: the launcher compiled by Install serves
+				// the same server on 127.0.0.1 only (see
+				// dynamodb/EtalaseDynamoDBLocal.java). The jar's
+				// manifest still brings in DynamoDBLocal_lib/.
+				"-cp", "DynamoDBLocal.jar" + string(os.PathListSeparator) + paths.DynamoDBLauncherDir,
+				dynamoLauncherClass,
 				"-port", strconv.Itoa(port),
 				"-disableTelemetry",
 			}
@@ -377,20 +386,18 @@ func checkRequestedPort(port int) error {
 	return nil
 }
 
-// portInUse reports whether port cannot be bound on 127.0.0.1 or on all
-// interfaces (DynamoDB Local always binds all interfaces).
+// portInUse reports whether port cannot be bound on 127.0.0.1, where both
+// emulators listen.
 func portInUse(port int) bool {
-	for _, addr := range []string{"127.0.0.1:" + strconv.Itoa(port), ":" + strconv.Itoa(port)} {
-		l, err := net.Listen("tcp", addr)
-		if err != nil {
-			return true
-		}
-		l.Close()
+	l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+	if err != nil {
+		return true
 	}
+	l.Close()
 	return false
 }
 
-// freePort returns a port that is free on 127.0.0.1 and on all interfaces.
+// freePort returns a port that is free on 127.0.0.1.
 func freePort() (int, error) {
 	for range 20 {
 		l, err := net.Listen("tcp", "127.0.0.1:0")

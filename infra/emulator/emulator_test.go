@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -283,6 +284,23 @@ func TestStackIntegration(t *testing.T) {
 			s.Stop()
 		}
 	}()
+
+	// Both emulators listen on 127.0.0.1 only (Linux: read from /proc).
+	endpoints := map[string]string{"dynamodb local": s.DynamoDBEndpoint, "fauxqs": s.SQSEndpoint}
+	if len(s.procs) != len(endpoints) {
+		t.Fatalf("stack runs %s, want %d processes", s.describeProcs(), len(endpoints))
+	}
+	for _, p := range s.procs {
+		u, err := url.Parse(endpoints[p.name])
+		if err != nil || u.Hostname() != "127.0.0.1" {
+			t.Fatalf("%s endpoint %q: want http://127.0.0.1:PORT (%v)", p.name, endpoints[p.name], err)
+		}
+		port, err := strconv.Atoi(u.Port())
+		if err != nil {
+			t.Fatalf("%s endpoint %q: %v", p.name, endpoints[p.name], err)
+		}
+		checkListenLoopbackOnly(t, p.name, port, p.pid())
+	}
 
 	// DynamoDB: a table made with the social account's key is invisible to
 	// the commerce account's key.

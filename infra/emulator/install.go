@@ -50,10 +50,25 @@ var (
 	fauxqsLauncher []byte
 )
 
+// dynamoLauncherJava is the Java source of the class Start runs in place of
+// DynamoDB Local's own main class, so that it listens on 127.0.0.1 only (see
+// the comment at its top). Install compiles it with javac.
+//
+//go:embed dynamodb/EtalaseDynamoDBLocal.java
+var dynamoLauncherJava []byte
+
+const (
+	// dynamoLauncherClass is the class in dynamoLauncherJava (default package).
+	dynamoLauncherClass = "EtalaseDynamoDBLocal"
+	// jdkHint says how to get java and javac.
+	jdkHint = "install a Java 17+ JDK, not only a runtime (Debian: apt-get install openjdk-17-jdk-headless)"
+)
+
 const (
 	markerFile       = ".etalase-installed"
 	launcherFile     = "etalase-fauxqs.mjs"
 	dynamoDirName    = "dynamodb-local"
+	dynamoLaunchName = "dynamodb-launcher"
 	fauxqsDirName    = "fauxqs"
 	emulatorsDirName = "emulators"
 	tarballPrefix    = "package/emulator/"
@@ -65,6 +80,9 @@ type Paths struct {
 	Root string
 	// DynamoDBDir holds DynamoDBLocal.jar and DynamoDBLocal_lib/.
 	DynamoDBDir string
+	// DynamoDBLauncherDir holds the compiled launcher class (and its source)
+	// that Start runs to serve DynamoDB Local on 127.0.0.1 only.
+	DynamoDBLauncherDir string
 	// FauxqsDir is the npm project holding node_modules/fauxqs and the launcher.
 	FauxqsDir string
 	// FauxqsLauncher is the script Start runs with node to serve fauxqs.
@@ -75,10 +93,13 @@ type Paths struct {
 
 // Install makes sure DynamoDB Local and fauxqs are installed under
 // <cacheDir>/emulators and returns where they are. It needs java, node (20+)
-// and npm on PATH. The first call downloads about 60 MB through npm; later calls
-// only check marker files and do not touch the network. Concurrent calls (also
-// from other processes) are serialised with a file lock. Progress lines and npm
-// output go to log, which may be nil.
+// and npm on PATH, and the first time also javac (a JDK): it compiles the small
+// Java launcher that makes DynamoDB Local listen on 127.0.0.1 only, with the
+// javac next to java or else the one on PATH. The first call downloads about
+// 60 MB through npm; later calls only check marker files and do not touch the
+// network or need javac. Concurrent calls (also from other processes) are
+// serialised with a file lock. Progress lines and npm and javac output go to
+// log, which may be nil.
 func Install(ctx context.Context, cacheDir string, log io.Writer) (Paths, error) {
 	if log == nil {
 		log = io.Discard
@@ -96,14 +117,15 @@ func Install(ctx context.Context, cacheDir string, log io.Writer) (Paths, error)
 	}
 	root := filepath.Join(cacheDir, emulatorsDirName)
 	p := Paths{
-		Root:           root,
-		DynamoDBDir:    filepath.Join(root, dynamoDirName),
-		FauxqsDir:      filepath.Join(root, fauxqsDirName),
-		FauxqsLauncher: filepath.Join(root, fauxqsDirName, launcherFile),
-		Java:           tools.java,
-		Node:           tools.node,
+		Root:                root,
+		DynamoDBDir:         filepath.Join(root, dynamoDirName),
+		DynamoDBLauncherDir: filepath.Join(root, dynamoLaunchName),
+		FauxqsDir:           filepath.Join(root, fauxqsDirName),
+		FauxqsLauncher:      filepath.Join(root, fauxqsDirName, launcherFile),
+		Java:                tools.java,
+		Node:                tools.node,
 	}
-	if dynamoInstalled(p) && fauxqsInstalled(p) && launcherCurrent(p) {
+	if dynamoInstalled(p) && dynamoLauncherInstalled(p) && fauxqsInstalled(p) && launcherCurrent(p) {
 		return p, nil
 	}
 	if err := os.MkdirAll(root, 0o755); err != nil {
@@ -118,6 +140,11 @@ func Install(ctx context.Context, cacheDir string, log io.Writer) (Paths, error)
 	if !dynamoInstalled(p) {
 		if err := installDynamoDB(ctx, p, tools.npm, log); err != nil {
 			return Paths{}, fmt.Errorf("install dynamodb local: %w", err)
+		}
+	}
+	if !dynamoLauncherInstalled(p) {
+		if err := installDynamoLauncher(ctx, p, log); err != nil {
+			return Paths{}, fmt.Errorf("install dynamodb local launcher: %w", err)
 		}
 	}
 	if !fauxqsInstalled(p) {
@@ -140,7 +167,7 @@ func findTools(ctx context.Context) (tools, error) {
 	var t tools
 	var err error
 	if t.java, err = exec.LookPath("java"); err != nil {
-		return t, errors.New("java not found on PATH: install a Java 17+ runtime (Debian: apt-get install openjdk-17-jre-headless)")
+		return t, errors.New("java not found on PATH: " + jdkHint)
 	}
 	nodeHint := fmt.Sprintf("install Node.js %d or newer with npm (Debian 12's nodejs package is 18, too old: use nodejs.org or NodeSource packages)", MinNodeMajor)
 	if t.node, err = exec.LookPath("node"); err != nil {
@@ -165,6 +192,13 @@ func dynamoMarker() string {
 	return DynamoDBSimulatorPackage + " " + DynamoDBSimulatorIntegrity + "\n"
 }
 
+// dynamoLauncherMarker names the launcher source and the DynamoDB Local it was
+// compiled against, so that changing either recompiles it.
+func dynamoLauncherMarker() string {
+	h := sha256.Sum256(dynamoLauncherJava)
+	return dynamoLauncherClass + " java-sha256=" + hex.EncodeToString(h[:]) + " for " + dynamoMarker()
+}
+
 func fauxqsMarker() string {
 	h := sha256.New()
 	h.Write(fauxqsPackageJSON)
@@ -187,6 +221,14 @@ func dynamoInstalled(p Paths) bool {
 	}
 	lib, err := os.Stat(filepath.Join(p.DynamoDBDir, "DynamoDBLocal_lib"))
 	return err == nil && lib.IsDir()
+}
+
+func dynamoLauncherInstalled(p Paths) bool {
+	if !markerMatches(p.DynamoDBLauncherDir, dynamoLauncherMarker()) {
+		return false
+	}
+	class, err := os.Stat(filepath.Join(p.DynamoDBLauncherDir, dynamoLauncherClass+".class"))
+	return err == nil && class.Mode().IsRegular()
 }
 
 func fauxqsInstalled(p Paths) bool {
@@ -260,6 +302,74 @@ func installDynamoDB(ctx context.Context, p Paths, npm string, log io.Writer) er
 		return fmt.Errorf("%s has no DynamoDBLocal.jar and DynamoDBLocal_lib/ after unpacking", p.DynamoDBDir)
 	}
 	fmt.Fprintf(log, "emulators: DynamoDB Local installed in %s\n", p.DynamoDBDir)
+	return nil
+}
+
+// installDynamoLauncher compiles dynamoLauncherJava against the installed
+// DynamoDBLocal.jar into p.DynamoDBLauncherDir.
+func installDynamoLauncher(ctx context.Context, p Paths, log io.Writer) error {
+	javac, err := findJavac(p.Java)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(log, "emulators: compiling the DynamoDB Local launcher (%s.java) with %s\n", dynamoLauncherClass, javac)
+	staging, err := os.MkdirTemp(p.Root, ".dynamodb-launcher-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(staging)
+	src := filepath.Join(staging, dynamoLauncherClass+".java")
+	if err := os.WriteFile(src, dynamoLauncherJava, 0o644); err != nil {
+		return err
+	}
+	// javac follows the Class-Path of DynamoDBLocal.jar's manifest to Jetty
+	// and the other jars in DynamoDBLocal_lib/.
+	args := []string{"-encoding", "UTF-8", "-d", staging, "-cp", filepath.Join(p.DynamoDBDir, "DynamoDBLocal.jar"), src}
+	// Java 8 class files run on any java, also one older than javac.
+	// -Xlint:-options hides newer javacs' warning that 8 is obsolete.
+	if err := runJavac(ctx, javac, staging, io.Discard, append([]string{"--release", "8", "-Xlint:-options"}, args...)...); err != nil {
+		// A javac that no longer targets Java 8: compile for its own version.
+		if err := runJavac(ctx, javac, staging, log, args...); err != nil {
+			return err
+		}
+	}
+	if err := os.WriteFile(filepath.Join(staging, markerFile), []byte(dynamoLauncherMarker()), 0o644); err != nil {
+		return err
+	}
+	if err := replaceDir(staging, p.DynamoDBLauncherDir); err != nil {
+		return err
+	}
+	if !dynamoLauncherInstalled(p) {
+		return fmt.Errorf("%s has no %s.class after javac", p.DynamoDBLauncherDir, dynamoLauncherClass)
+	}
+	return nil
+}
+
+// findJavac returns the javac of the JDK that java belongs to, or else the one
+// on PATH.
+func findJavac(java string) (string, error) {
+	if real, err := filepath.EvalSymlinks(java); err == nil {
+		if javac, err := exec.LookPath(filepath.Join(filepath.Dir(real), "javac")); err == nil {
+			return javac, nil
+		}
+	}
+	if javac, err := exec.LookPath("javac"); err == nil {
+		return javac, nil
+	}
+	return "", fmt.Errorf("javac not found next to %s or on PATH: it compiles, once, the launcher that makes DynamoDB Local listen on 127.0.0.1 only; %s", java, jdkHint)
+}
+
+// runJavac runs javac in dir. Its output goes to log and, on failure, into
+// the error.
+func runJavac(ctx context.Context, javac, dir string, log io.Writer, args ...string) error {
+	var out bytes.Buffer
+	cmd := exec.CommandContext(ctx, javac, args...)
+	cmd.Dir = dir
+	cmd.Stdout = io.MultiWriter(&out, log)
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("%s %s: %w\n%s", javac, strings.Join(args, " "), err, strings.TrimRight(out.String(), "\n"))
+	}
 	return nil
 }
 
