@@ -4,11 +4,14 @@
 // Runtime API (package lambda), serves the HTTP API routes of both accounts on one
 // origin with the JWT authorizer and a local identity provider (packages gateway and
 // idp), and feeds SQS queues, DynamoDB streams and schedules to their consumers
-// (package sources). Everything comes from the template; there is no second list.
+// (package sources). Functions read their secrets from an SSM Parameter Store emulator
+// with one store per account (package ssm), seeded with fresh local secrets each run.
+// Everything comes from the template; there is no second list.
 package localrun
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"io"
@@ -35,6 +38,7 @@ import (
 	"github.com/etalase/etalase/infra/localrun/invoke"
 	"github.com/etalase/etalase/infra/localrun/lambda"
 	"github.com/etalase/etalase/infra/localrun/sources"
+	"github.com/etalase/etalase/infra/localrun/ssm"
 	"github.com/etalase/etalase/infra/provision"
 	"github.com/etalase/etalase/infra/samtemplate"
 )
@@ -68,6 +72,9 @@ type Options struct {
 	DefaultConcurrency int
 	// Log receives function output, REPORT lines and the runner's own lines.
 	Log io.Writer
+	// Secrets seed the SSM emulator: side → SSM parameter name → value, stored as
+	// SecureString in that side's account. Nil means GenerateSecrets (fresh keys).
+	Secrets map[string]map[string]string
 }
 
 // Function is one running function.
@@ -78,6 +85,9 @@ type Function struct {
 	Pool *lambda.Pool
 	// Env is the environment the template gives it (without credentials).
 	Env map[string]string
+	// Config is what Pool was made from; a new pool from it starts cold (the benchmark
+	// measures cold starts that way).
+	Config lambda.Config
 }
 
 // Runner is the running local system.
@@ -92,6 +102,13 @@ type Runner struct {
 	Functions map[string]*Function
 	// Routes served by the gateway.
 	Routes []gateway.Route
+	// Secrets are the values seeded into SSM: side → SSM parameter name → value. Use
+	// Secret to look one up by its template parameter.
+	Secrets map[string]map[string]string
+	// SSMURL is the SSM emulator's endpoint (AWS_ENDPOINT_URL_SSM of every function);
+	// SSM is the emulator, for tests that put more parameters.
+	SSMURL string
+	SSM    *ssm.Server
 
 	gw       *gateway.Gateway
 	sched    map[string][]*sources.ScheduleSource
@@ -167,6 +184,9 @@ func Start(ctx context.Context, o Options) (_ *Runner, err error) {
 		r.Resources[acct.Side] = res
 	}
 	queueURLs := r.queueURLs()
+	if err := r.startSSM(o.Secrets); err != nil {
+		return nil, err
+	}
 
 	fns, err := r.functionsBySide(tpl)
 	if err != nil {
@@ -271,8 +291,72 @@ func (r *Runner) Close() error {
 	for _, fn := range r.Functions {
 		errs = append(errs, fn.Pool.Close())
 	}
+	if r.SSM != nil {
+		errs = append(errs, r.SSM.Close())
+	}
 	r.closeErr = errors.Join(errs...)
 	return r.closeErr
+}
+
+// startSSM serves the SSM emulator on a free 127.0.0.1 port and seeds it with secrets,
+// or with GenerateSecrets' fresh ones, named by the template's parameters, when nil.
+func (r *Runner) startSSM(secrets map[string]map[string]string) error {
+	if secrets == nil {
+		var err error
+		if secrets, err = GenerateSecrets(r.Resources[localaccount.Commerce.Side].Context.Params); err != nil {
+			return err
+		}
+	}
+	r.SSM = ssm.New()
+	url, err := r.SSM.Listen("127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	r.SSMURL = url
+	r.Secrets = map[string]map[string]string{}
+	for side, params := range secrets {
+		acct, ok := localaccount.BySide(side)
+		if !ok {
+			return fmt.Errorf("secrets: unknown side %q", side)
+		}
+		r.Secrets[side] = map[string]string{}
+		for name, value := range params {
+			if _, err := r.SSM.Put(acct, name, value, ssm.TypeSecureString); err != nil {
+				return fmt.Errorf("secrets: %s parameter %s: %w", side, name, err)
+			}
+			r.Secrets[side][name] = value
+		}
+	}
+	return nil
+}
+
+// Secret returns the seeded value of the SSM parameter that a template parameter
+// names, e.g. Secret(ParamMidtransServerKey) or Secret(ParamHandoffPrivateKey).
+func (r *Runner) Secret(templateParam string) (string, error) {
+	sides := []string{localaccount.Social.Side, localaccount.Commerce.Side}
+	if side, ok := SecretParams[templateParam]; ok {
+		sides = []string{side}
+	}
+	for _, side := range sides {
+		res := r.Resources[side]
+		if res == nil {
+			continue
+		}
+		name := res.Context.Params[templateParam]
+		if v, ok := r.Secrets[side][name]; ok && name != "" {
+			return v, nil
+		}
+	}
+	return "", fmt.Errorf("no local secret for template parameter %s", templateParam)
+}
+
+// HandoffPrivateKey is social's hand-off signing key, for tests that sign tokens.
+func (r *Runner) HandoffPrivateKey() (ed25519.PrivateKey, error) {
+	v, err := r.Secret(ParamHandoffPrivateKey)
+	if err != nil {
+		return nil, err
+	}
+	return ParseHandoffPrivateKey(v)
 }
 
 // functionsBySide returns each side's active function ids, sorted.
@@ -307,6 +391,11 @@ func FunctionDir(side, logicalID string) (string, error) {
 	return filepath.Join("functions", side, strings.ToLower(name)), nil
 }
 
+// BuildFlags are the go build flags of the function binaries the runner runs (with
+// CGO_ENABLED=0), and of anything measured against them, such as the benchmark's
+// hello-world.
+var BuildFlags = []string{"-tags", "lambda.norpc", "-trimpath"}
+
 // build compiles every function for the host, one go build per side, with the
 // lambda.norpc tag Lambda's provided runtimes use. It returns the binary of each id.
 func build(ctx context.Context, root, binDir string, fns map[string][]string) (map[string]string, error) {
@@ -319,7 +408,7 @@ func build(ctx context.Context, root, binDir string, fns map[string][]string) (m
 		if err := os.MkdirAll(out, 0o755); err != nil {
 			return nil, err
 		}
-		args := []string{"build", "-tags", "lambda.norpc", "-trimpath", "-o", out}
+		args := append(append([]string{"build"}, BuildFlags...), "-o", out)
 		for _, id := range ids {
 			dir, err := FunctionDir(side, id)
 			if err != nil {
@@ -389,6 +478,7 @@ func (r *Runner) startFunction(tpl *samtemplate.Template, f samtemplate.Resource
 		"AWS_SECRET_ACCESS_KEY=" + acct.SecretAccessKey,
 		"AWS_ENDPOINT_URL_DYNAMODB=" + o.DynamoDBEndpoint,
 		"AWS_ENDPOINT_URL_SQS=" + o.SQSEndpoint,
+		"AWS_ENDPOINT_URL_SSM=" + r.SSMURL,
 	}
 	if lc, ok := p["LoggingConfig"].(map[string]any); ok {
 		if v, ok := lc["LogFormat"].(string); ok {
@@ -406,7 +496,7 @@ func (r *Runner) startFunction(tpl *samtemplate.Template, f samtemplate.Resource
 	for _, k := range keys {
 		procEnv = append(procEnv, k+"="+env[k])
 	}
-	pool := lambda.NewPool(lambda.Config{
+	cfg := lambda.Config{
 		Name:           f.LogicalID,
 		Account:        acct.Side,
 		Binary:         bin,
@@ -416,8 +506,8 @@ func (r *Runner) startFunction(tpl *samtemplate.Template, f samtemplate.Resource
 		MaxConcurrency: concurrency,
 		ARN:            fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s%s", localaccount.Region, acct.ID, o.Prefix, f.LogicalID),
 		Log:            o.Log,
-	})
-	return &Function{ID: f.LogicalID, Account: acct.Side, Pool: pool, Env: env}, nil
+	}
+	return &Function{ID: f.LogicalID, Account: acct.Side, Pool: lambda.NewPool(cfg), Env: env, Config: cfg}, nil
 }
 
 func (r *Runner) startSources(ctx context.Context, tpl *samtemplate.Template, f samtemplate.Resource,

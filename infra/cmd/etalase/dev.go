@@ -167,6 +167,14 @@ func printSummary(w io.Writer, r *localrun.Runner, stack *emulator.Stack, dataDi
 			fmt.Fprintf(tw, "%s\t%s\t%s\t\n", id, res.Queues[id].URL, side)
 		}
 	}
+	fmt.Fprintln(tw)
+	// Names only: the values are secrets, generated afresh for this run.
+	fmt.Fprintln(tw, "SSM PARAMETER\tACCOUNT\t")
+	for _, side := range []string{"social", "commerce"} {
+		for _, name := range sortedKeys(r.Secrets[side]) {
+			fmt.Fprintf(tw, "%s\t%s\t\n", name, side)
+		}
+	}
 	tw.Flush()
 	persist := "in memory"
 	if dataDir != "" {
@@ -176,6 +184,7 @@ func printSummary(w io.Writer, r *localrun.Runner, stack *emulator.Stack, dataDi
 	fmt.Fprintf(w, "identity provider         %s/_local/idp/token  (make token SUB=seller-1 SCOPES=seller)\n", r.URL)
 	fmt.Fprintf(w, "DynamoDB Local            %s  (%s)\n", stack.DynamoDBEndpoint, persist)
 	fmt.Fprintf(w, "SQS emulator              %s\n", stack.SQSEndpoint)
+	fmt.Fprintf(w, "SSM Parameter Store       %s  (per account; fresh secrets each run, values never printed)\n", r.SSMURL)
 	fmt.Fprintf(w, "\nPress Ctrl-C to stop.\n\n")
 }
 

@@ -1,0 +1,7 @@
+// Command secret is a test-only commerce function: it reads its own account's secrets
+// from SSM and tries to read one of the other account's, which it must not see.
+package main
+
+import "github.com/etalase/etalase/infra/localrun/testdata/functions/internal/secretprobe"
+
+func main() { secretprobe.Run() }
