@@ -11,6 +11,7 @@ package localrun
 
 import (
 	"context"
+	"encoding/json"
 	"crypto/ed25519"
 	"errors"
 	"fmt"
@@ -37,6 +38,7 @@ import (
 	"github.com/etalase/etalase/infra/localrun/idp"
 	"github.com/etalase/etalase/infra/localrun/invoke"
 	"github.com/etalase/etalase/infra/localrun/lambda"
+	"github.com/etalase/etalase/infra/localrun/paysandbox"
 	"github.com/etalase/etalase/infra/localrun/sources"
 	"github.com/etalase/etalase/infra/localrun/ssm"
 	"github.com/etalase/etalase/infra/provision"
@@ -102,6 +104,9 @@ type Runner struct {
 	Functions map[string]*Function
 	// Routes served by the gateway.
 	Routes []gateway.Route
+	// Sandbox is the payment providers' stand-in, at URL + "/_local/pay/"; tests drive
+	// its control API or read what it sent.
+	Sandbox *paysandbox.Sandbox
 	// Secrets are the values seeded into SSM: side → SSM parameter name → value. Use
 	// Secret to look one up by its template parameter.
 	Secrets map[string]map[string]string
@@ -183,7 +188,7 @@ func Start(ctx context.Context, o Options) (_ *Runner, err error) {
 		}
 		r.Resources[acct.Side] = res
 	}
-	queueURLs := r.queueURLs()
+	queueURLs := r.queueURLs(o.Prefix)
 	if err := r.startSSM(o.Secrets); err != nil {
 		return nil, err
 	}
@@ -242,6 +247,9 @@ func Start(ctx context.Context, o Options) (_ *Runner, err error) {
 		return nil, err
 	}
 	r.gw.Handle(idp.PathPrefix, r.IdP.Handler())
+	if err := r.startSandbox(log); err != nil {
+		return nil, err
+	}
 	r.srv = &http.Server{Handler: r.gw, ReadHeaderTimeout: 10 * time.Second}
 	r.wg.Add(1)
 	go func() {
@@ -251,6 +259,22 @@ func Start(ctx context.Context, o Options) (_ *Runner, err error) {
 		}
 	}()
 	return r, nil
+}
+
+// ParamsFile is where the local parameter values live, relative to the repository root.
+const ParamsFile = "infra/local/parameters.json"
+
+// LoadParams reads a local parameters file: a JSON object of template parameter values.
+func LoadParams(path string) (map[string]string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read parameters: %w", err)
+	}
+	var params map[string]string
+	if err := json.Unmarshal(data, &params); err != nil {
+		return nil, fmt.Errorf("parameters %s: %w", path, err)
+	}
+	return params, nil
 }
 
 // Handle mounts a local tool (the payment sandbox, the storefront) under a /_local/ prefix.
@@ -291,11 +315,36 @@ func (r *Runner) Close() error {
 	for _, fn := range r.Functions {
 		errs = append(errs, fn.Pool.Close())
 	}
+	if r.Sandbox != nil {
+		r.Sandbox.Close()
+	}
 	if r.SSM != nil {
 		errs = append(errs, r.SSM.Close())
 	}
 	r.closeErr = errors.Join(errs...)
 	return r.closeErr
+}
+
+// startSandbox mounts the payment providers' local stand-in under /_local/pay/, with the
+// same keys the commerce functions read from the local SSM, so that its notifications
+// carry signatures the webhook accepts. A template without payment parameters (a test
+// template) gets the sandbox's default keys.
+func (r *Runner) startSandbox(log *slog.Logger) error {
+	keys := map[string]string{}
+	for _, p := range []string{ParamMidtransServerKey, ParamXenditSecretKey, ParamXenditCallbackToken} {
+		if v, err := r.Secret(p); err == nil {
+			keys[p] = v
+		}
+	}
+	r.Sandbox = paysandbox.New(paysandbox.Config{
+		Origin:              r.URL,
+		MidtransServerKey:   keys[ParamMidtransServerKey],
+		XenditSecretKey:     keys[ParamXenditSecretKey],
+		XenditCallbackToken: keys[ParamXenditCallbackToken],
+		Log:                 log.With("component", "paysandbox"),
+	})
+	r.gw.Handle(paysandbox.PathPrefix, r.Sandbox.Handler())
+	return nil
 }
 
 // startSSM serves the SSM emulator on a free 127.0.0.1 port and seeds it with secrets,
@@ -429,13 +478,17 @@ func build(ctx context.Context, root, binDir string, fns map[string][]string) (m
 
 // queueURLs maps every queue's URL as it is in AWS to its URL in the emulator, for both
 // accounts, so that a URL a template builds with Fn::Sub across accounts (the commerce
-// relay's social inbox) reaches the emulated queue.
-func (r *Runner) queueURLs() map[string]string {
+// relay's social inbox) reaches the emulated queue. A template builds that URL from its
+// own parameters (NamePrefix), which know nothing of the test prefix the runner puts in
+// front of every physical name, so the name without that prefix maps too.
+func (r *Runner) queueURLs(prefix string) map[string]string {
 	m := map[string]string{}
 	for side, res := range r.Resources {
 		acct, _ := localaccount.BySide(side)
 		for _, q := range res.Queues {
-			m[fmt.Sprintf("https://sqs.%s.amazonaws.com/%s/%s", localaccount.Region, acct.ID, q.Name)] = q.URL
+			for _, name := range []string{q.Name, strings.TrimPrefix(q.Name, prefix)} {
+				m[fmt.Sprintf("https://sqs.%s.amazonaws.com/%s/%s", localaccount.Region, acct.ID, name)] = q.URL
+			}
 		}
 	}
 	return m

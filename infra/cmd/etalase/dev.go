@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -60,9 +59,9 @@ func runDev(args []string) int {
 		return fail(err)
 	}
 	if *paramsPath == "" {
-		*paramsPath = filepath.Join(root, "infra", "local", "parameters.json")
+		*paramsPath = filepath.Join(root, localrun.ParamsFile)
 	}
-	params, err := readParams(*paramsPath)
+	params, err := localrun.LoadParams(*paramsPath)
 	if err != nil {
 		return fail(err)
 	}
@@ -202,18 +201,6 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
-}
-
-func readParams(path string) (map[string]string, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read parameters: %w", err)
-	}
-	var params map[string]string
-	if err := json.Unmarshal(data, &params); err != nil {
-		return nil, fmt.Errorf("parameters %s: %w", path, err)
-	}
-	return params, nil
 }
 
 func envInt(name string, def int) int {

@@ -65,6 +65,14 @@ func StartWith(t testing.TB, o localrun.Options) (*localrun.Runner, *Log) {
 	}
 	if o.Template == "" {
 		o.Template = filepath.Join(root, "template.yaml")
+		if o.Params == nil {
+			// The same local values as make dev: providers point at the payment sandbox.
+			params, err := localrun.LoadParams(filepath.Join(root, localrun.ParamsFile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			o.Params = params
+		}
 	}
 	o.DynamoDBEndpoint, o.SQSEndpoint = dynamoURL, sqsURL
 	if o.Listener == nil && o.Addr == "" {
