@@ -1,0 +1,91 @@
+package idempotency_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/etalase/etalase/shared/platform/idempotency"
+)
+
+// fakeDB fails the conditional puts it is told to, without the old item (as a DynamoDB
+// that ignores ReturnValuesOnConditionCheckFailure would), and serves reads from a queue.
+type fakeDB struct {
+	failPuts int
+	gets     []map[string]types.AttributeValue
+	puts     int
+	reads    int
+}
+
+func (f *fakeDB) PutItem(context.Context, *dynamodb.PutItemInput, ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	f.puts++
+	if f.puts <= f.failPuts {
+		return nil, &types.ConditionalCheckFailedException{Message: aws.String("The conditional request failed")}
+	}
+	return &dynamodb.PutItemOutput{}, nil
+}
+
+func (f *fakeDB) GetItem(context.Context, *dynamodb.GetItemInput, ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+	it := f.gets[f.reads]
+	f.reads++
+	return &dynamodb.GetItemOutput{Item: it}, nil
+}
+
+func (f *fakeDB) UpdateItem(context.Context, *dynamodb.UpdateItemInput, ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	return &dynamodb.UpdateItemOutput{}, nil
+}
+
+func (f *fakeDB) DeleteItem(context.Context, *dynamodb.DeleteItemInput, ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
+	return &dynamodb.DeleteItemOutput{}, nil
+}
+
+func TestBeginReadsTheRecordWhenNotReturned(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	completed := map[string]types.AttributeValue{
+		"pk":          &types.AttributeValueMemberS{Value: idempotency.PK(scope, key)},
+		"state":       &types.AttributeValueMemberS{Value: idempotency.StateCompleted},
+		"requestHash": &types.AttributeValueMemberB{Value: hashA},
+		"expiresAt":   &types.AttributeValueMemberN{Value: "1767312000"}, // now + 24 h
+		"response":    &types.AttributeValueMemberB{Value: []byte("stored")},
+	}
+	expired := map[string]types.AttributeValue{
+		"pk":          &types.AttributeValueMemberS{Value: idempotency.PK(scope, key)},
+		"state":       &types.AttributeValueMemberS{Value: idempotency.StateCompleted},
+		"requestHash": &types.AttributeValueMemberB{Value: hashB},
+		"expiresAt":   &types.AttributeValueMemberN{Value: "1767225600"}, // now
+	}
+	tests := []struct {
+		name      string
+		db        *fakeDB
+		want      idempotency.Kind
+		wantPuts  int
+		wantReads int
+	}{
+		{"read shows a completed record", &fakeDB{failPuts: 1, gets: []map[string]types.AttributeValue{completed}}, idempotency.Replay, 1, 1},
+		{"record gone before the read", &fakeDB{failPuts: 1, gets: []map[string]types.AttributeValue{nil}}, idempotency.Fresh, 2, 1},
+		{"read shows an expired record", &fakeDB{failPuts: 1, gets: []map[string]types.AttributeValue{expired}}, idempotency.Fresh, 2, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := idempotency.NewDynamoStore(tt.db, "Idempotency", idempotency.WithClock(func() time.Time { return now }))
+			if err != nil {
+				t.Fatal(err)
+			}
+			o, err := s.Begin(context.Background(), scope, key, hashA, now.Add(time.Second))
+			if err != nil || o.Kind != tt.want || tt.db.puts != tt.wantPuts || tt.db.reads != tt.wantReads {
+				t.Errorf("Begin = %v, %v after %d puts and %d reads; want %v after %d and %d",
+					o.Kind, err, tt.db.puts, tt.db.reads, tt.want, tt.wantPuts, tt.wantReads)
+			}
+		})
+	}
+	// A record that keeps vanishing gives up instead of looping.
+	db := &fakeDB{failPuts: 100, gets: make([]map[string]types.AttributeValue, 100)}
+	s, _ := idempotency.NewDynamoStore(db, "Idempotency", idempotency.WithClock(func() time.Time { return now }))
+	if _, err := s.Begin(context.Background(), scope, key, hashA, now.Add(time.Second)); err == nil || db.puts != 5 {
+		t.Errorf("endless race: err %v after %d puts", err, db.puts)
+	}
+}
