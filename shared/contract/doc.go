@@ -1,5 +1,5 @@
 // Package contract holds the schemas that cross the account boundary: the versioned
-// events commerce publishes to the social inbox, and (later) the hand-off token claims.
+// events commerce publishes to the social inbox, and the hand-off token (handoff.go).
 //
 // It is the only etalase package that both the social and the commerce account import,
 // besides the account-neutral platform helpers in shared/platform. It therefore imports
