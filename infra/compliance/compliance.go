@@ -7,8 +7,9 @@
 // inbox queue). And the Go code can let a social function link commerce code, or the
 // reverse. The template checks (Analysis) run over a parsed template; the import check
 // (CheckImports) is a pure function over a package graph that LoadPackageGraph fills
-// from `go list`. Run puts both into a Report that `etalase compliance` prints and CI
-// fails on.
+// from `go list`. The contract check (CheckContract) walks the cross-account events'
+// Go types and JSON Schemas for buyer data (rule 3). Run puts them all into a Report
+// that `etalase compliance` prints and CI fails on.
 package compliance
 
 import (
@@ -17,6 +18,7 @@ import (
 	"path/filepath"
 
 	"github.com/etalase/etalase/infra/samtemplate"
+	"github.com/etalase/etalase/shared/contract"
 )
 
 // Rules names the parts of the template that the boundary rules talk about.
@@ -92,5 +94,6 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	rep.ImportEdges = imp.Edges
 	rep.Packages = len(g.Roots)
 	rep.Checks = append(rep.Checks, imp.Check)
+	rep.Checks = append(rep.Checks, CheckContract(contract.CrossAccountEvents(), contract.BoundaryProblems()))
 	return rep, nil
 }

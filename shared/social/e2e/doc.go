@@ -1,0 +1,7 @@
+// Package e2e holds the end-to-end test of the social account with the commerce
+// account, run through the local runner (infra/localrun/localtest): a seller lists a
+// product in commerce, the relay carries it to social, a creator promotes it, a viewer
+// takes a hand-off into commerce's cart, sales and refunds come back as commission, and
+// a scan with social's credentials finds no order, payment or buyer data in social.
+// It has no code of its own; everything is in e2e_test.go.
+package e2e
