@@ -11,17 +11,36 @@ ETALASE = $(GO) build -o $(ETALASE_BIN) ./infra/cmd/etalase && $(ETALASE_BIN)
 ARTIFACTS_DIR ?= .cache/artifacts
 LAMBDA_BUILD = CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o $(ARTIFACTS_DIR)/bootstrap
 
-.PHONY: dev test test-unit fmt-check vet compliance emulators token bench bench-quick clean
+.PHONY: dev dev-demo seed test test-unit fmt-check vet compliance fuzz-smoke emulators token bench bench-quick clean
 
-## dev: run both accounts locally (emulators, provisioning, functions, HTTP API).
+## dev: run both accounts locally (emulators, provisioning, functions, HTTP API, storefront
+## at http://127.0.0.1:3000/). SEED=1 fills the shop with the demo catalog.
 dev:
 	@$(GO) build -o $(ETALASE_BIN) ./infra/cmd/etalase
 	@exec $(ETALASE_BIN) dev
 
-## test: gofmt check, go vet, every test with the emulators running, the boundary check.
+## dev-demo: make dev with the demo shop (sellers, products, creators, promotions).
+dev-demo:
+	@$(GO) build -o $(ETALASE_BIN) ./infra/cmd/etalase
+	@exec $(ETALASE_BIN) dev -seed
+
+## seed: fill an already running make dev with the demo shop.
+seed:
+	@$(ETALASE) seed
+
+## test: gofmt check, go vet, every test with the emulators running, the boundary check,
+## and a few seconds of fuzzing per fuzz target.
 test: fmt-check vet
 	$(ETALASE) env -- $(GO) test -count=1 -timeout 30m ./...
 	$(ETALASE) compliance
+	$(GO) run ./infra/cmd/fuzzsmoke -fuzztime $(FUZZTIME)
+
+## fuzz-smoke: every Go fuzz target (func FuzzX in a _test.go) for FUZZTIME each, with
+## the execs each tried and a summary line. FUZZ=regexp picks targets or packages.
+FUZZTIME ?= 3s
+FUZZ ?=
+fuzz-smoke:
+	$(GO) run ./infra/cmd/fuzzsmoke -fuzztime $(FUZZTIME) -run '$(FUZZ)'
 
 ## test-unit: unit tests only, no emulators (integration tests say why they did not run).
 test-unit:
@@ -44,6 +63,16 @@ SCOPES ?= buyer
 token:
 	@$(ETALASE) token -sub $(SUB) -scopes $(SCOPES)
 
+## bench: cold starts (and more) of every function; report in bench-out/ (a few minutes).
+bench:
+	@$(GO) build -o $(ETALASE_BIN) ./infra/cmd/etalase
+	@exec $(ETALASE_BIN) bench
+
+## bench-quick: the same report on smaller counts (about a minute); indicative only.
+bench-quick:
+	@$(GO) build -o $(ETALASE_BIN) ./infra/cmd/etalase
+	@exec $(ETALASE_BIN) bench -quick
+
 ## emulators: install DynamoDB Local and the SQS emulator into .cache (make test does this too).
 emulators:
 	$(ETALASE) env -- true
@@ -55,3 +84,33 @@ clean:
 
 build-CommerceCatalogFunction:
 	$(LAMBDA_BUILD) ./functions/commerce/catalog
+
+build-CommerceCartFunction:
+	$(LAMBDA_BUILD) ./functions/commerce/cart
+
+build-CommerceRelayFunction:
+	$(LAMBDA_BUILD) ./functions/commerce/relay
+
+build-CommerceCheckoutFunction:
+	$(LAMBDA_BUILD) ./functions/commerce/checkout
+
+build-CommerceOrdersFunction:
+	$(LAMBDA_BUILD) ./functions/commerce/orders
+
+build-CommerceExpiryFunction:
+	$(LAMBDA_BUILD) ./functions/commerce/expiry
+
+build-CommercePaymentWebhookFunction:
+	$(LAMBDA_BUILD) ./functions/commerce/paymentwebhook
+
+build-CommercePaymentsFunction:
+	$(LAMBDA_BUILD) ./functions/commerce/payments
+
+build-CommerceReconcileFunction:
+	$(LAMBDA_BUILD) ./functions/commerce/reconcile
+
+build-SocialPromotionFunction:
+	$(LAMBDA_BUILD) ./functions/social/promotion
+
+build-SocialInboxFunction:
+	$(LAMBDA_BUILD) ./functions/social/inbox

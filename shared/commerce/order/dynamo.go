@@ -46,6 +46,7 @@ func FormatTime(t time.Time) string { return t.UTC().Format(TimeLayout) }
 type item struct {
 	OrderID         string     `dynamodbav:"orderId"`
 	BuyerID         string     `dynamodbav:"buyerId"`
+	OrderRef        string     `dynamodbav:"orderRef,omitempty"`
 	Lines           []lineItem `dynamodbav:"lines"`
 	Currency        string     `dynamodbav:"currency"`
 	Subtotal        int64      `dynamodbav:"subtotal"`
@@ -76,7 +77,7 @@ type lineItem struct {
 
 func toItem(o Order) item {
 	it := item{
-		OrderID: o.ID, BuyerID: o.BuyerID, Currency: o.Currency,
+		OrderID: o.ID, BuyerID: o.BuyerID, OrderRef: o.OrderRef, Currency: o.Currency,
 		Subtotal: o.Subtotal.Amount, Total: o.Total.Amount, Refunded: o.Refunded.Amount,
 		Status: string(o.Status), PaymentProvider: o.PaymentProvider, PaymentRef: o.PaymentRef,
 		PaymentURL: o.PaymentURL, Deadline: FormatTime(o.Deadline),
@@ -105,7 +106,7 @@ func (it item) toOrder() (Order, error) {
 	}
 	cur := func(a int64) money.Money { return money.Money{Amount: a, Currency: it.Currency} }
 	o := Order{
-		ID: it.OrderID, BuyerID: it.BuyerID, Currency: it.Currency,
+		ID: it.OrderID, BuyerID: it.BuyerID, OrderRef: it.OrderRef, Currency: it.Currency,
 		Subtotal: cur(it.Subtotal), Total: cur(it.Total), Refunded: cur(it.Refunded),
 		Status: Status(it.Status), PaymentProvider: it.PaymentProvider, PaymentRef: it.PaymentRef,
 		PaymentURL: it.PaymentURL, Deadline: times[0],

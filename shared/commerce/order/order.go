@@ -18,6 +18,11 @@ type Order struct {
 	ID string
 	// BuyerID is the buyer's user id (the token's subject).
 	BuyerID string
+	// OrderRef is the order's opaque, random reference ("or_" + base32, minted at
+	// checkout with contract.NewOrderRef): the only name of the order that sale events
+	// carry to social, which must never learn the order id. Empty on orders stored
+	// before it existed.
+	OrderRef string
 	// Lines are the items, priced from the catalog at checkout; at least one.
 	Lines []Line
 	// Currency is the one currency of every amount of the order.

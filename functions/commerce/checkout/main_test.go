@@ -1,0 +1,120 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/etalase/etalase/shared/platform/envconfig"
+)
+
+// fakeSSM serves GetParameters (AWS JSON 1.1) from a map, as SSM answers it.
+func fakeSSM(t *testing.T, params map[string]string) (*httptest.Server, *[]string) {
+	t.Helper()
+	var asked []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-Amz-Target") != "AmazonSSM.GetParameters" {
+			http.Error(w, "unexpected "+r.Header.Get("X-Amz-Target"), http.StatusBadRequest)
+			return
+		}
+		body, _ := io.ReadAll(r.Body)
+		var in struct{ Names []string }
+		if err := json.Unmarshal(body, &in); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		asked = append(asked, in.Names...)
+		out := struct {
+			Parameters        []map[string]any
+			InvalidParameters []string
+		}{Parameters: []map[string]any{}, InvalidParameters: []string{}}
+		for _, n := range in.Names {
+			if v, ok := params[n]; ok {
+				out.Parameters = append(out.Parameters, map[string]any{"Name": n, "Type": "SecureString", "Value": v, "Version": 1})
+			} else {
+				out.InvalidParameters = append(out.InvalidParameters, n)
+			}
+		}
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		_ = json.NewEncoder(w).Encode(out)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &asked
+}
+
+const (
+	midtransParam = "/etalase/commerce/midtrans-server-key"
+	xenditParam   = "/etalase/commerce/xendit-secret-key"
+)
+
+func TestConfigAndSetup(t *testing.T) {
+	srv, asked := fakeSSM(t, map[string]string{midtransParam: "SB-Mid-server-x", xenditParam: "xnd_development_x"})
+	env := map[string]string{
+		"ORDERS_TABLE": "orders", "CATALOG_TABLE": "cat", "CART_TABLE": "carts", "LEDGER_TABLE": "ledger",
+		"OUTBOX_TABLE": "outbox", "IDEMPOTENCY_TABLE": "idem", "EXPIRY_QUEUE_URL": "http://sqs/expiry",
+		"PAYMENT_WINDOW_SECONDS": "900", "MIDTRANS_SERVER_KEY_PARAMETER": midtransParam, "XENDIT_SECRET_KEY_PARAMETER": xenditParam,
+		"MIDTRANS_SNAP_BASE_URL": "https://app.sandbox.midtrans.com", "XENDIT_BASE_URL": "https://api.xendit.co",
+		"AWS_REGION": "ap-southeast-3", "AWS_ACCESS_KEY_ID": "AK", "AWS_SECRET_ACCESS_KEY": "SK", "AWS_ENDPOINT_URL_SSM": srv.URL,
+	}
+	var cfg Config
+	if err := envconfig.LoadFrom(func(k string) (string, bool) { v, ok := env[k]; return v, ok }, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.PaymentWindowSeconds != 900 || cfg.IdempotencyTable != "idem" || cfg.XenditBaseURL != "https://api.xendit.co" {
+		t.Errorf("cfg = %+v", cfg)
+	}
+	h, err := setupFrom(cfg)
+	if err != nil {
+		t.Fatalf("setup with a full config: %v", err)
+	}
+	if !slices.Equal(h.RouteKeys(), []string{"POST /commerce/v1/checkout", "POST /commerce/v1/orders/{orderId}/payment"}) {
+		t.Errorf("routes %v", h.RouteKeys())
+	}
+	if !slices.Equal(*asked, []string{midtransParam, xenditParam}) {
+		t.Errorf("SSM was asked for %v, want exactly the two provider keys", *asked)
+	}
+	missing := cfg
+	missing.XenditSecretKeyParameter = "/nowhere"
+	if _, err := setupFrom(missing); err == nil || !strings.Contains(err.Error(), "/nowhere") {
+		t.Errorf("a missing key parameter: err = %v, want it named", err)
+	}
+	zero := cfg
+	zero.PaymentWindowSeconds = 0
+	if _, err := setupFrom(zero); err == nil {
+		t.Error("a zero payment window was accepted")
+	}
+	if err := envconfig.LoadFrom(func(string) (string, bool) { return "", false }, &cfg); err == nil ||
+		!strings.Contains(err.Error(), "IDEMPOTENCY_TABLE") || !strings.Contains(err.Error(), "PAYMENT_WINDOW_SECONDS") {
+		t.Errorf("missing variables: err = %v, want each named", err)
+	}
+}
+
+// Without its configuration the function fails at init, non-zero, with one JSON log line.
+func TestInitFailsWithoutConfig(t *testing.T) {
+	if os.Getenv("CHECKOUT_INIT_CHILD") == "1" {
+		main()
+		return
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestInitFailsWithoutConfig$")
+	cmd.Env = []string{"CHECKOUT_INIT_CHILD=1", "AWS_REGION=ap-southeast-3", "ORDERS_TABLE=orders"}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	if exit, ok := err.(*exec.ExitError); !ok || exit.ExitCode() == 0 {
+		t.Fatalf("err = %v, want a non-zero exit", err)
+	}
+	var line struct{ Level, Function, Error string }
+	if err := json.Unmarshal(bytes.TrimSpace(stderr.Bytes()), &line); err != nil {
+		t.Fatalf("stderr is not one JSON line: %q", stderr.String())
+	}
+	if line.Level != "ERROR" || line.Function != "commerce-checkout" || !strings.Contains(line.Error, "CART_TABLE is required") {
+		t.Errorf("log = %+v", line)
+	}
+}

@@ -1,0 +1,57 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/etalase/etalase/shared/platform/envconfig"
+)
+
+func TestConfigAndSetup(t *testing.T) {
+	env := map[string]string{
+		"ORDERS_TABLE": "orders", "CATALOG_TABLE": "cat", "LEDGER_TABLE": "ledger", "OUTBOX_TABLE": "outbox",
+		"AWS_REGION": "ap-southeast-3", "AWS_ACCESS_KEY_ID": "AK", "AWS_SECRET_ACCESS_KEY": "SK",
+		"AWS_ENDPOINT_URL_DYNAMODB": "http://127.0.0.1:8000",
+	}
+	var cfg Config
+	if err := envconfig.LoadFrom(func(k string) (string, bool) { v, ok := env[k]; return v, ok }, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.OrdersTable != "orders" || cfg.CatalogTable != "cat" || cfg.LedgerTable != "ledger" || cfg.OutboxTable != "outbox" || cfg.LogLevel != "INFO" {
+		t.Errorf("cfg = %+v", cfg)
+	}
+	if _, err := setupFrom(cfg); err != nil {
+		t.Errorf("setup with a full config: %v", err)
+	}
+	if err := envconfig.LoadFrom(func(string) (string, bool) { return "", false }, &cfg); err == nil ||
+		!strings.Contains(err.Error(), "ORDERS_TABLE") || !strings.Contains(err.Error(), "OUTBOX_TABLE") {
+		t.Errorf("missing variables: err = %v, want each named", err)
+	}
+}
+
+// Without its configuration the function fails at init, non-zero, with one JSON log line.
+func TestInitFailsWithoutConfig(t *testing.T) {
+	if os.Getenv("ORDERS_INIT_CHILD") == "1" {
+		main()
+		return
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestInitFailsWithoutConfig$")
+	cmd.Env = []string{"ORDERS_INIT_CHILD=1", "AWS_REGION=ap-southeast-3", "ORDERS_TABLE=orders"}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	if exit, ok := err.(*exec.ExitError); !ok || exit.ExitCode() == 0 {
+		t.Fatalf("err = %v, want a non-zero exit", err)
+	}
+	var line struct{ Level, Function, Error string }
+	if err := json.Unmarshal(bytes.TrimSpace(stderr.Bytes()), &line); err != nil {
+		t.Fatalf("stderr is not one JSON line: %q", stderr.String())
+	}
+	if line.Level != "ERROR" || line.Function != "commerce-orders" || !strings.Contains(line.Error, "CATALOG_TABLE is required") {
+		t.Errorf("log = %+v", line)
+	}
+}

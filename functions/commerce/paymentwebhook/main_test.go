@@ -1,0 +1,112 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/etalase/etalase/shared/platform/envconfig"
+)
+
+// fakeSSM serves GetParameters (AWS JSON 1.1) from a map, as SSM answers it, and
+// counts the calls.
+func fakeSSM(t *testing.T, params map[string]string) (*httptest.Server, *int) {
+	t.Helper()
+	calls := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-Amz-Target") != "AmazonSSM.GetParameters" {
+			http.Error(w, "unexpected "+r.Header.Get("X-Amz-Target"), http.StatusBadRequest)
+			return
+		}
+		calls++
+		body, _ := io.ReadAll(r.Body)
+		var in struct{ Names []string }
+		if err := json.Unmarshal(body, &in); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		out := map[string]any{"Parameters": []map[string]any{}, "InvalidParameters": []string{}}
+		for _, n := range in.Names {
+			if v, ok := params[n]; ok {
+				out["Parameters"] = append(out["Parameters"].([]map[string]any), map[string]any{"Name": n, "Type": "SecureString", "Value": v, "Version": 1})
+			} else {
+				out["InvalidParameters"] = append(out["InvalidParameters"].([]string), n)
+			}
+		}
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		_ = json.NewEncoder(w).Encode(out)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &calls
+}
+
+const (
+	serverKeyParam = "/etalase/commerce/midtrans-server-key"
+	tokenParam     = "/etalase/commerce/xendit-callback-token"
+)
+
+func TestConfigAndSetup(t *testing.T) {
+	srv, calls := fakeSSM(t, map[string]string{serverKeyParam: "SB-Mid-server-x", tokenParam: "tok"})
+	env := map[string]string{
+		"ORDERS_TABLE": "orders", "LEDGER_TABLE": "ledger", "PAYMENT_EVENTS_TABLE": "events",
+		"PAYMENT_EVENTS_QUEUE_URL":      "https://sqs.ap-southeast-3.amazonaws.com/222222222222/etalase-commerce-payment-events.fifo",
+		"MIDTRANS_SERVER_KEY_PARAMETER": serverKeyParam, "XENDIT_CALLBACK_TOKEN_PARAMETER": tokenParam,
+		"AWS_REGION": "ap-southeast-3", "AWS_ACCESS_KEY_ID": "AK", "AWS_SECRET_ACCESS_KEY": "SK", "AWS_ENDPOINT_URL_SSM": srv.URL,
+	}
+	var cfg Config
+	if err := envconfig.LoadFrom(func(k string) (string, bool) { v, ok := env[k]; return v, ok }, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	want := Config{OrdersTable: "orders", LedgerTable: "ledger", PaymentEventsTable: "events",
+		PaymentEventsQueueURL: env["PAYMENT_EVENTS_QUEUE_URL"], MidtransServerKeyParameter: serverKeyParam,
+		XenditCallbackTokenParameter: tokenParam, LogLevel: "INFO"}
+	want.Region, want.AccessKeyID, want.SecretAccessKey, want.SSMEndpoint = "ap-southeast-3", "AK", "SK", srv.URL
+	if cfg != want {
+		t.Errorf("cfg = %+v", cfg)
+	}
+	h, err := setupFrom(cfg)
+	if err != nil {
+		t.Fatalf("setup with a full config: %v", err)
+	}
+	if keys := h.RouteKeys(); len(keys) != 2 || *calls != 1 {
+		t.Errorf("routes %v, SSM calls %d (want both secrets in one call)", keys, *calls)
+	}
+	missing := cfg
+	missing.XenditCallbackTokenParameter = "/nowhere"
+	if _, err := setupFrom(missing); err == nil || !strings.Contains(err.Error(), "/nowhere") {
+		t.Errorf("a missing secret: err = %v, want it named", err)
+	}
+	if err := envconfig.LoadFrom(func(string) (string, bool) { return "", false }, &cfg); err == nil ||
+		!strings.Contains(err.Error(), "PAYMENT_EVENTS_QUEUE_URL") || !strings.Contains(err.Error(), "MIDTRANS_SERVER_KEY_PARAMETER") {
+		t.Errorf("missing variables: err = %v", err)
+	}
+}
+
+// Without its configuration the function fails at init, non-zero, with one JSON log line.
+func TestInitFailsWithoutConfig(t *testing.T) {
+	if os.Getenv("WEBHOOK_INIT_CHILD") == "1" {
+		main()
+		return
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestInitFailsWithoutConfig$")
+	cmd.Env = []string{"WEBHOOK_INIT_CHILD=1", "AWS_REGION=ap-southeast-3", "ORDERS_TABLE=o"}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	if exit, ok := err.(*exec.ExitError); !ok || exit.ExitCode() == 0 {
+		t.Fatalf("err = %v, want a non-zero exit", err)
+	}
+	var line struct{ Level, Function, Error string }
+	if err := json.Unmarshal(bytes.TrimSpace(stderr.Bytes()), &line); err != nil {
+		t.Fatalf("stderr is not one JSON line: %q", stderr.String())
+	}
+	if line.Level != "ERROR" || line.Function != "commerce-paymentwebhook" || !strings.Contains(line.Error, "PAYMENT_EVENTS_TABLE is required") {
+		t.Errorf("log = %+v", line)
+	}
+}
