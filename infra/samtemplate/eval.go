@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Context says what intrinsic functions resolve to for one deployment.
@@ -20,6 +21,12 @@ type Context struct {
 	Ref func(logicalID string) (string, error)
 	// GetAtt returns a resource attribute (Arn, QueueName, StreamArn, ...).
 	GetAtt func(logicalID, attr string) (string, error)
+
+	// conditions caches the conditions evaluated under this context (NewContext makes
+	// it): a condition is evaluated once, however many others and resources name it,
+	// so that conditions naming each other twice at every level stay linear.
+	mu         sync.Mutex
+	conditions map[string]bool
 }
 
 // ErrNoValue is returned by Evaluate when a value resolves to AWS::NoValue at the top.
@@ -44,11 +51,17 @@ func (t *Template) NewContext(params, pseudo map[string]string) (*Context, error
 	}
 	ps := map[string]string{"AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com", "AWS::StackName": "etalase"}
 	maps.Copy(ps, pseudo)
-	return &Context{Params: p, Pseudo: ps}, nil
+	return &Context{Params: p, Pseudo: ps, conditions: map[string]bool{}}, nil
 }
 
 // ConditionTrue evaluates a named condition.
 func (t *Template) ConditionTrue(name string, c *Context) (bool, error) {
+	c.mu.Lock()
+	b, cached := c.conditions[name]
+	c.mu.Unlock()
+	if cached {
+		return b, nil
+	}
 	def, ok := t.Conditions[name]
 	if !ok {
 		return false, fmt.Errorf("unknown condition %s", name)
@@ -57,10 +70,15 @@ func (t *Template) ConditionTrue(name string, c *Context) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("condition %s: %w", name, err)
 	}
-	b, ok := v.(bool)
+	b, ok = v.(bool)
 	if !ok {
 		return false, fmt.Errorf("condition %s is not a boolean", name)
 	}
+	c.mu.Lock()
+	if c.conditions != nil {
+		c.conditions[name] = b
+	}
+	c.mu.Unlock()
 	return b, nil
 }
 

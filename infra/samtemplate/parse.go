@@ -70,7 +70,7 @@ func Parse(data []byte) (*Template, error) {
 	if len(root.Content) == 0 {
 		return nil, errors.New("parse template: empty document")
 	}
-	v, err := convert(root.Content[0])
+	v, err := (&converter{onStack: map[*yaml.Node]bool{}}).convert(root.Content[0])
 	if err != nil {
 		return nil, fmt.Errorf("parse template: %w", err)
 	}
@@ -111,7 +111,77 @@ func Parse(data []byte) (*Template, error) {
 		}
 		t.Resources[id] = r
 	}
+	if err := checkConditionCycles(t.Conditions); err != nil {
+		return nil, fmt.Errorf("parse template: %w", err)
+	}
 	return t, nil
+}
+
+// checkConditionCycles refuses a condition that depends on itself, directly or through
+// others (as CloudFormation does): evaluating it would never end.
+func checkConditionCycles(conds map[string]any) error {
+	const (
+		visiting = 1
+		done     = 2
+	)
+	state := map[string]int{}
+	var visit func(name string, path []string) error
+	visit = func(name string, path []string) error {
+		switch state[name] {
+		case visiting:
+			return fmt.Errorf("condition %s depends on itself: %s", name, strings.Join(append(path, name), " -> "))
+		case done:
+			return nil
+		}
+		def, ok := conds[name]
+		if !ok {
+			return nil // an unknown condition is an error when it is evaluated
+		}
+		state[name] = visiting
+		for _, dep := range conditionRefs(def, nil) {
+			if err := visit(dep, append(path, name)); err != nil {
+				return err
+			}
+		}
+		state[name] = done
+		return nil
+	}
+	names := make([]string, 0, len(conds))
+	for name := range conds {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if err := visit(name, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// conditionRefs appends the conditions v names through Condition and Fn::If.
+func conditionRefs(v any, out []string) []string {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, arg := range x {
+			if len(x) == 1 {
+				switch k {
+				case "Condition":
+					out = append(out, asString(arg))
+				case "Fn::If":
+					if parts := asSlice(arg); len(parts) > 0 {
+						out = append(out, asString(parts[0]))
+					}
+				}
+			}
+			out = conditionRefs(arg, out)
+		}
+	case []any:
+		for _, item := range x {
+			out = conditionRefs(item, out)
+		}
+	}
+	return out
 }
 
 // ResourceIDs returns the logical ids of the resources of a type ("" for all), sorted.
@@ -137,10 +207,33 @@ var intrinsicTags = map[string]string{
 	"!ToJsonString": "Fn::ToJsonString",
 }
 
+// maxValues bounds the values one document converts to. An alias repeats its anchor's
+// whole tree, so a few hundred bytes of nested aliases ("billion laughs") would expand
+// without bound; the repository's template is a few thousand values.
+const maxValues = 1 << 18
+
+// converter turns YAML nodes into JSON-compatible values, expanding aliases: it counts
+// the values it makes (maxValues) and knows the nodes it is inside, so that an alias to
+// one of them (a: &x [*x]) is an error rather than an endless recursion.
+type converter struct {
+	values  int
+	onStack map[*yaml.Node]bool
+}
+
 // convert turns a YAML node into JSON-compatible values with intrinsics in long form.
-func convert(n *yaml.Node) (any, error) {
+func (c *converter) convert(n *yaml.Node) (any, error) {
+	if c.values++; c.values > maxValues {
+		return nil, fmt.Errorf("line %d: the document expands to more than %d values", n.Line, maxValues)
+	}
 	if n.Kind == yaml.AliasNode {
-		return convert(n.Alias)
+		if n.Alias == nil || c.onStack[n.Alias] {
+			return nil, fmt.Errorf("line %d: alias *%s refers to a node that contains it", n.Line, n.Value)
+		}
+		return c.convert(n.Alias)
+	}
+	if n.Kind == yaml.MappingNode || n.Kind == yaml.SequenceNode {
+		c.onStack[n] = true
+		defer delete(c.onStack, n)
 	}
 	if key, ok := intrinsicTags[n.Tag]; ok {
 		inner := *n
@@ -148,7 +241,7 @@ func convert(n *yaml.Node) (any, error) {
 		if n.Kind == yaml.ScalarNode {
 			inner.Tag = "!!str"
 		}
-		v, err := convert(&inner)
+		v, err := c.convert(&inner)
 		if err != nil {
 			return nil, err
 		}
@@ -171,7 +264,7 @@ func convert(n *yaml.Node) (any, error) {
 		if len(n.Content) == 0 {
 			return nil, nil
 		}
-		return convert(n.Content[0])
+		return c.convert(n.Content[0])
 	case yaml.MappingNode:
 		m := make(map[string]any, len(n.Content)/2)
 		for i := 0; i+1 < len(n.Content); i += 2 {
@@ -179,7 +272,7 @@ func convert(n *yaml.Node) (any, error) {
 			if k.Kind == yaml.ScalarNode && k.Tag == "!!merge" {
 				return nil, fmt.Errorf("line %d: merge keys are not supported", k.Line)
 			}
-			v, err := convert(n.Content[i+1])
+			v, err := c.convert(n.Content[i+1])
 			if err != nil {
 				return nil, err
 			}
@@ -188,8 +281,8 @@ func convert(n *yaml.Node) (any, error) {
 		return m, nil
 	case yaml.SequenceNode:
 		s := make([]any, 0, len(n.Content))
-		for _, c := range n.Content {
-			v, err := convert(c)
+		for _, item := range n.Content {
+			v, err := c.convert(item)
 			if err != nil {
 				return nil, err
 			}

@@ -32,7 +32,7 @@ var fuzzNow = time.Date(2026, 1, 1, 0, 15, 0, 0, time.UTC)
 // CommerceCheckoutFunction, built from events/commerce/checkout: body, Idempotency-Key
 // and other headers, order id, query, principal) through Handler.Handle with the real
 // idempotency middleware over in-memory orders (the fixture buyer's cart and a pending
-// order without a session, plus a paid one), providers, scheduler and idempotency
+// order without a session, plus a paid one), providers and idempotency
 // records. For any input: no panic, no 5xx (the fake providers never fail), the error
 // envelope on every 4xx, and after a 4xx no order was written and no idempotency
 // record is left.
@@ -55,7 +55,7 @@ func FuzzCheckoutHandler(f *testing.F) {
 			fuzzBuyer + "/reused-key-0001": {hash: []byte("another request"), done: true, response: []byte(`{"v":1,"status":201,"body":"{}"}`)},
 		}}
 		providers := map[string]payment.SessionCreator{order.ProviderMidtrans: fuzzProvider{"midtrans"}, order.ProviderXendit: fuzzProvider{"xendit"}}
-		svc, err := checkout.NewService(st, providers, fuzzScheduler{}, 15*time.Minute, slog.New(slog.DiscardHandler),
+		svc, err := checkout.NewService(st, providers, 15*time.Minute, slog.New(slog.DiscardHandler),
 			checkout.WithClock(func() time.Time { return fuzzNow }))
 		if err != nil {
 			t.Fatal(err)
@@ -159,10 +159,6 @@ func (p fuzzProvider) CreateSession(_ context.Context, req payment.SessionReques
 	}
 	return payment.Session{ProviderRef: p.name + "-" + req.OrderID, RedirectURL: "https://pay.example/" + p.name + "/" + req.OrderID}, nil
 }
-
-type fuzzScheduler struct{}
-
-func (fuzzScheduler) Schedule(context.Context, string, time.Time) error { return nil }
 
 // fuzzKeeper is idempotency.Keeper in memory, keyed by scope and key.
 type fuzzKeeper struct {

@@ -18,6 +18,15 @@ import (
 	"github.com/etalase/etalase/shared/platform/httpapi"
 )
 
+// The fixtures' secrets, order and Xendit notification key (events/commerce/paymentwebhook
+// is signed with these).
+const (
+	fuzzServerKey     = "SB-Mid-server-fixture-key"
+	fuzzCallbackToken = "fixture-xendit-callback-token"
+	fuzzOrder         = "o_rocsknolsez4jj42y44l7ga3ou"
+	fuzzXenditKey     = "xendit/65a1f0c2b3d4e5f60718293a:PAID"
+)
+
 // FuzzWebhookHandler sends fuzzed provider notifications (both routes of
 // CommercePaymentWebhookFunction, built from events/commerce/paymentwebhook: body,
 // base64, headers with the Xendit callback token, query, path) through Handler.Handle
@@ -29,24 +38,24 @@ import (
 func FuzzWebhookHandler(f *testing.F) {
 	tg := fuzzhttp.New(f, "../../../template.yaml", "CommercePaymentWebhookFunction", "../../../events/commerce/paymentwebhook")
 	tg.Seed(f,
-		fuzzhttp.Input{Fixture: 5, Body: `{"order_id":"` + fixtureOrder + `","status_code":"200","gross_amount":"170000.00","signature_key":"00"}`},
-		fuzzhttp.Input{Fixture: 9, Headers: "X-Callback-Token: " + fixtureCallbackToken + "\nx-callback-token: wrong"},
-		fuzzhttp.Input{Fixture: 9, Body: `{"id":"x","external_id":"` + fixtureOrder + `","status":"PAID","amount":-1,"currency":"IDR"}`, Headers: "x-callback-token: " + fixtureCallbackToken},
-		fuzzhttp.Input{Fixture: 9, Body: `{"id":"65a1f0c2b3d4e5f60718293a","external_id":"o_unknownunknownunknownunkno","status":"PAID","amount":170000,"paid_amount":170000,"currency":"IDR"}`, Headers: "x-callback-token: " + fixtureCallbackToken, Base64: true},
-		fuzzhttp.Input{Fixture: 9, Body: `{"id":"65a1f0c2b3d4e5f60718293b","external_id":"` + fixtureOrder + `","status":"PAID","amount":170000,"paid_amount":170000,"currency":"USD"}`, Headers: "x-callback-token: " + fixtureCallbackToken},
+		fuzzhttp.Input{Fixture: 5, Body: `{"order_id":"` + fuzzOrder + `","status_code":"200","gross_amount":"170000.00","signature_key":"00"}`},
+		fuzzhttp.Input{Fixture: 9, Headers: "X-Callback-Token: " + fuzzCallbackToken + "\nx-callback-token: wrong"},
+		fuzzhttp.Input{Fixture: 9, Body: `{"id":"x","external_id":"` + fuzzOrder + `","status":"PAID","amount":-1,"currency":"IDR"}`, Headers: "x-callback-token: " + fuzzCallbackToken},
+		fuzzhttp.Input{Fixture: 9, Body: `{"id":"65a1f0c2b3d4e5f60718293a","external_id":"o_unknownunknownunknownunkno","status":"PAID","amount":170000,"paid_amount":170000,"currency":"IDR"}`, Headers: "x-callback-token: " + fuzzCallbackToken, Base64: true},
+		fuzzhttp.Input{Fixture: 9, Body: `{"id":"65a1f0c2b3d4e5f60718293b","external_id":"` + fuzzOrder + `","status":"PAID","amount":170000,"paid_amount":170000,"currency":"USD"}`, Headers: "x-callback-token: " + fuzzCallbackToken},
 	)
-	mt, err := midtrans.New(midtrans.Config{ServerKey: fixtureServerKey})
+	mt, err := midtrans.New(midtrans.Config{ServerKey: fuzzServerKey})
 	if err != nil {
 		f.Fatal(err)
 	}
-	xd, err := xendit.New(xendit.Config{CallbackToken: fixtureCallbackToken})
+	xd, err := xendit.New(xendit.Config{CallbackToken: fuzzCallbackToken})
 	if err != nil {
 		f.Fatal(err)
 	}
 	at := time.Date(2026, 1, 1, 0, 15, 3, 0, time.UTC)
 	tg.Fuzz(f, func(t *testing.T, req httpapi.Request) {
 		fk := &fuzzWebhookFakes{stored: map[string]paymentevents.Stored{
-			xenditKey: {ProcessedAt: at.Add(-time.Minute), Outcome: "applied"},
+			fuzzXenditKey: {ProcessedAt: at.Add(-time.Minute), Outcome: "applied"},
 		}}
 		h, err := webhook.NewHandler(webhook.Config{
 			Midtrans: mt, Xendit: xd, Orders: fk, Events: fk, Queue: fk, Ledger: fk,
@@ -88,7 +97,7 @@ func (f *fuzzWebhookFakes) OrderTotal(_ context.Context, id string) (money.Money
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.reads++
-	if id != fixtureOrder {
+	if id != fuzzOrder {
 		return money.Money{}, webhook.ErrOrderNotFound
 	}
 	return money.Money{Amount: 170000, Currency: "IDR"}, nil
@@ -122,7 +131,7 @@ func (f *fuzzWebhookFakes) Send(_ context.Context, e paymentevents.Event) error 
 func (f *fuzzWebhookFakes) Append(_ context.Context, orderID, typ string, data any) (ledger.Entry, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if orderID != fixtureOrder {
+	if orderID != fuzzOrder {
 		return ledger.Entry{}, ledger.ErrOrderNotFound
 	}
 	b, err := json.Marshal(data)

@@ -92,7 +92,7 @@ func (m *Middleware) Wrap(h httpapi.HandlerFunc) httpapi.HandlerFunc {
 // Do runs h for req at most once per (scope, Idempotency-Key) and request:
 //
 //   - no key: 400 idempotency_key_required; a malformed key: 400 idempotency_key_invalid;
-//     no authenticated caller: 401 unauthenticated;
+//     no authenticated caller, or a subject over MaxScopeLength: 401 unauthenticated;
 //   - the key's first use: h runs. If h returns a response, it is stored (status,
 //     headers, body) and returned; if h returns an error, or panics, the key is
 //     released so that the client may retry with the same key, and the error goes on
@@ -110,11 +110,9 @@ func (m *Middleware) Do(ctx context.Context, req httpapi.Request, h httpapi.Hand
 		return httpapi.Response{}, err
 	}
 	scope := m.scope(req)
-	if scope == "" {
+	if scope == "" || len(scope) > MaxScopeLength {
+		// A subject longer than any user id cannot key a record: no caller we can serve.
 		return httpapi.Response{}, httpapi.NewError(http.StatusUnauthorized, httpapi.CodeUnauthenticated, "authentication is required")
-	}
-	if len(scope) > MaxScopeLength {
-		return httpapi.Response{}, fmt.Errorf("idempotency: scope of %d bytes", len(scope))
 	}
 	hash := RequestHash(req)
 	out, err := m.keeper.Begin(ctx, scope, key, hash, LeaseUntil(ctx, m.now(), m.margin, m.withoutDeadline))

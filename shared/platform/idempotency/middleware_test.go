@@ -230,6 +230,9 @@ func TestDoOutcomes(t *testing.T) {
 			wantStatus: 400, wantCode: idempotency.CodeKeyInvalid},
 		{name: "no caller", edit: func(r *httpapi.Request) { r.RequestContext.Authorizer = nil },
 			wantStatus: 401, wantCode: httpapi.CodeUnauthenticated},
+		{name: "subject too long to key a record", edit: func(r *httpapi.Request) {
+			r.RequestContext.Authorizer.JWT.Claims["sub"] = strings.Repeat("s", idempotency.MaxScopeLength+1)
+		}, wantStatus: 401, wantCode: httpapi.CodeUnauthenticated},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
