@@ -1,7 +1,7 @@
 // Command checkout is CommerceCheckoutFunction: a buyer's cart becomes an order (stock
-// reserved, cart closed, audit ledger and outbox written in one transaction), its
-// expiry is scheduled and its payment session opened. It only wires; the checkout and
-// orders packages do the work.
+// reserved, cart closed, audit ledger and outbox written in one transaction; the relay
+// schedules its expiry from the outbox) and its payment session opened. It only wires;
+// the checkout and orders packages do the work.
 package main
 
 import (
@@ -14,11 +14,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/etalase/etalase/shared/commerce/checkout"
-	"github.com/etalase/etalase/shared/commerce/expiry"
 	"github.com/etalase/etalase/shared/commerce/order"
 	"github.com/etalase/etalase/shared/commerce/orders"
 	"github.com/etalase/etalase/shared/commerce/payment"
@@ -52,8 +50,6 @@ type Config struct {
 	LedgerTable      string `env:"LEDGER_TABLE,required"`
 	OutboxTable      string `env:"OUTBOX_TABLE,required"`
 	IdempotencyTable string `env:"IDEMPOTENCY_TABLE,required"`
-	// ExpiryQueueURL is ExpiryQueue's URL.
-	ExpiryQueueURL string `env:"EXPIRY_QUEUE_URL,required"`
 	// PaymentWindowSeconds is how long an order waits for its payment.
 	PaymentWindowSeconds int `env:"PAYMENT_WINDOW_SECONDS,required"`
 	// MidtransServerKeyParameter and XenditSecretKeyParameter are the NAMES of the SSM
@@ -121,9 +117,8 @@ func setupFrom(cfg Config) (*checkout.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	sched := expiry.NewScheduler(sqs.NewFromConfig(cfg.For(awsCfg, awsclient.SQS)), cfg.ExpiryQueueURL, nil)
 	providers := map[string]payment.SessionCreator{order.ProviderMidtrans: mt, order.ProviderXendit: xd}
-	svc, err := checkout.NewService(store, providers, sched, time.Duration(cfg.PaymentWindowSeconds)*time.Second, log)
+	svc, err := checkout.NewService(store, providers, time.Duration(cfg.PaymentWindowSeconds)*time.Second, log)
 	if err != nil {
 		return nil, err
 	}

@@ -58,7 +58,7 @@ func TestConfigAndSetup(t *testing.T) {
 	srv, asked := fakeSSM(t, map[string]string{midtransParam: "SB-Mid-server-x", xenditParam: "xnd_development_x"})
 	env := map[string]string{
 		"ORDERS_TABLE": "orders", "CATALOG_TABLE": "cat", "CART_TABLE": "carts", "LEDGER_TABLE": "ledger",
-		"OUTBOX_TABLE": "outbox", "IDEMPOTENCY_TABLE": "idem", "EXPIRY_QUEUE_URL": "http://sqs/expiry",
+		"OUTBOX_TABLE": "outbox", "IDEMPOTENCY_TABLE": "idem",
 		"PAYMENT_WINDOW_SECONDS": "900", "MIDTRANS_SERVER_KEY_PARAMETER": midtransParam, "XENDIT_SECRET_KEY_PARAMETER": xenditParam,
 		"MIDTRANS_SNAP_BASE_URL": "https://app.sandbox.midtrans.com", "XENDIT_BASE_URL": "https://api.xendit.co",
 		"AWS_REGION": "ap-southeast-3", "AWS_ACCESS_KEY_ID": "AK", "AWS_SECRET_ACCESS_KEY": "SK", "AWS_ENDPOINT_URL_SSM": srv.URL,

@@ -1,13 +1,15 @@
 // Command relay is CommerceRelayFunction: it publishes the records of commerce's
 // transactional outbox, which the OutboxTable stream delivers, to the social inbox queue
-// in the social account (and to commerce queues where routed). It only wires; the
-// relay package does the work.
+// in the social account, schedules each new order's expiry on ExpiryQueue, and
+// refreshes social's display snapshots of products whose stock an order changed
+// (reading them from CatalogTable). It only wires; the relay package does the work.
 package main
 
 import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/etalase/etalase/shared/commerce/relay"
@@ -26,6 +28,11 @@ type Config struct {
 	awsclient.Config
 	// SocialInboxQueueURL is the social account's inbox queue.
 	SocialInboxQueueURL string `env:"SOCIAL_INBOX_QUEUE_URL,required"`
+	// ExpiryQueueURL is ExpiryQueue's URL: each OrderCreated record's expiry message.
+	ExpiryQueueURL string `env:"EXPIRY_QUEUE_URL,required"`
+	// CatalogTable is read for the current display snapshot of products whose stock
+	// an order reserved or released.
+	CatalogTable string `env:"CATALOG_TABLE,required"`
 	// LogLevel is DEBUG, INFO, WARN or ERROR.
 	LogLevel string `env:"LOG_LEVEL" default:"INFO"`
 }
@@ -60,5 +67,7 @@ func setupFrom(cfg Config) (*relay.Handler, error) {
 	}
 	log := logging.New(os.Stdout, cfg.LogLevel, functionName)
 	client := sqs.NewFromConfig(cfg.For(awsCfg, awsclient.SQS))
-	return relay.NewHandler(client, cfg.SocialInboxQueueURL, v, log)
+	db := dynamodb.NewFromConfig(cfg.For(awsCfg, awsclient.DynamoDB))
+	return relay.NewHandler(client, cfg.SocialInboxQueueURL, v, log,
+		relay.WithExpiryQueue(cfg.ExpiryQueueURL), relay.WithStockSnapshots(db, cfg.CatalogTable))
 }

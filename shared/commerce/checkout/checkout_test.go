@@ -1,7 +1,7 @@
 package checkout_test
 
 import (
-	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"slices"
@@ -63,7 +63,7 @@ func TestRoutesMatchTemplateAndSpec(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("template routes (-want +got):\n%s", diff)
 	}
-	svc, err := checkout.NewService(&orders.Store{}, map[string]payment.SessionCreator{"midtrans": nil}, noSchedule{}, time.Minute, nil)
+	svc, err := checkout.NewService(&orders.Store{}, map[string]payment.SessionCreator{"midtrans": nil}, time.Minute, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,6 +122,25 @@ func TestRoutesMatchTemplateAndSpec(t *testing.T) {
 	}
 }
 
-type noSchedule struct{}
-
-func (noSchedule) Schedule(context.Context, string, time.Time) error { return nil }
+// Checkout holds no queue: an order's expiry is its OrderCreated outbox record, which
+// the relay sends to ExpiryQueue, so there is no message to lose after the commit.
+// CommerceCheckoutFunction has no SQS permission and no queue in its environment.
+func TestNoQueueOfItsOwn(t *testing.T) {
+	tpl, err := samtemplate.Load("../../../template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fn, err := tpl.Function("CommerceCheckoutFunction")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := json.Marshal(fn.Properties)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"sqs:", "ExpiryQueue", "QUEUE_URL"} {
+		if strings.Contains(string(raw), s) {
+			t.Errorf("CommerceCheckoutFunction names %q: checkout must send no message (the relay schedules the expiry)", s)
+		}
+	}
+}

@@ -20,9 +20,12 @@
 //     (never below zero), the PENDING_PAYMENT order with its deadline (now + the
 //     template's PaymentWindowSeconds), the cart's closing, the first audit ledger entry
 //     and the OrderCreated outbox record. Too little stock answers 409
-//     insufficient_stock naming the short products, and nothing is written.
-//  3. The expiry is scheduled: one message on ExpiryQueue (package expiry).
-//  4. The chosen provider opens a session (payment.SessionCreator) that ends no later
+//     insufficient_stock naming the short products, and nothing is written. The
+//     OrderCreated record is the expiry's schedule: the relay (package relay) sends the
+//     order's delayed message to ExpiryQueue (package expiry) from it, so every
+//     committed order expires at its deadline even if this function dies right after
+//     the commit. Checkout itself sends nothing to any queue.
+//  3. The chosen provider opens a session (payment.SessionCreator) that ends no later
 //     than the deadline, and the order records it (orders.Store.AttachPayment, with a
 //     payment_opened ledger entry).
 //
@@ -41,7 +44,7 @@
 // which could itself fail with the provider's network.
 //
 // After step 2 the handler never returns an error (the middleware would free the key
-// and a retry would place a second order): failures of steps 3 and 4 are logged and
+// and a retry would place a second order): a failure of step 3 is logged and
 // reflected in the 201's body.
 //
 // # Error codes (the "code" of the error envelope)
@@ -69,6 +72,6 @@
 //
 // DynamoDB: the idempotency record's conditional PutItem and completing UpdateItem,
 // GetItem (cart) + BatchGetItem (products), one TransactWriteItems (n + 4 items), one
-// TransactWriteItems recording the payment session; SQS: one SendMessage; the
-// provider: one HTTPS call. The tests pin the DynamoDB counts.
+// TransactWriteItems recording the payment session; SQS: nothing (the relay sends the
+// expiry from the outbox); the provider: one HTTPS call. The tests pin the counts.
 package checkout

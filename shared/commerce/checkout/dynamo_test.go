@@ -1,9 +1,11 @@
 package checkout_test
 
 // Integration tests against DynamoDB Local and the SQS emulator, with the tables and
-// queues created from template.yaml: the handler with the real orders store, the real
-// idempotency store and the real ExpiryQueue; the payment providers are fakes (the
-// end-to-end test uses the payment sandbox). Run them with `make test` or
+// queues created from template.yaml: the handler with the real orders store and the
+// real idempotency store; the payment providers are fakes (the end-to-end test uses the
+// payment sandbox). Checkout sends nothing to SQS: the order's expiry is its
+// OrderCreated outbox record, which the relay turns into the ExpiryQueue message (the
+// relay's tests follow it there), and the tests check that ExpiryQueue stays empty. Run them with `make test` or
 // `go run ./infra/cmd/etalase env -- go test ./shared/commerce/checkout`.
 
 import (
@@ -13,6 +15,8 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,6 +26,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/etalase/etalase/infra/localaccount"
 	"github.com/etalase/etalase/infra/provision"
@@ -31,10 +36,10 @@ import (
 	"github.com/etalase/etalase/shared/commerce/cart"
 	"github.com/etalase/etalase/shared/commerce/catalog"
 	"github.com/etalase/etalase/shared/commerce/checkout"
-	"github.com/etalase/etalase/shared/commerce/expiry"
 	"github.com/etalase/etalase/shared/commerce/money"
 	"github.com/etalase/etalase/shared/commerce/order"
 	"github.com/etalase/etalase/shared/commerce/orders"
+	"github.com/etalase/etalase/shared/commerce/outbox"
 	"github.com/etalase/etalase/shared/commerce/payment"
 	"github.com/etalase/etalase/shared/contract"
 	"github.com/etalase/etalase/shared/platform/httpapi"
@@ -67,32 +72,10 @@ func (p *fakeProvider) fail(err error) {
 	p.err = err
 }
 
-// countingSQS counts SendMessage calls and keeps their delays.
-type countingSQS struct {
-	*sqs.Client
-	mu     sync.Mutex
-	delays []int32
-}
-
-func (c *countingSQS) SendMessage(ctx context.Context, in *sqs.SendMessageInput, opts ...func(*sqs.Options)) (*sqs.SendMessageOutput, error) {
-	c.mu.Lock()
-	c.delays = append(c.delays, in.DelaySeconds)
-	c.mu.Unlock()
-	return c.Client.SendMessage(ctx, in, opts...)
-}
-
-func (c *countingSQS) take() []int32 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	d := c.delays
-	c.delays = nil
-	return d
-}
-
 type env struct {
 	db        *dynamodb.Client
 	count     *ddbcount.Counter
-	sqs       *countingSQS
+	sqs       *sqs.Client
 	queue     string
 	tables    orders.Tables
 	store     *orders.Store
@@ -125,9 +108,12 @@ func newEnv(t *testing.T) *env {
 		for _, tb := range res.Tables {
 			_, _ = db.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(tb.Name)})
 		}
+		for _, qu := range res.Queues {
+			_, _ = q.DeleteQueue(context.Background(), &sqs.DeleteQueueInput{QueueUrl: aws.String(qu.URL)})
+		}
 	})
 	e := &env{
-		db: db, count: ddbcount.New(), sqs: &countingSQS{Client: q}, queue: res.Queues["ExpiryQueue"].URL,
+		db: db, count: ddbcount.New(), sqs: q, queue: res.Queues["ExpiryQueue"].URL,
 		tables: orders.Tables{
 			Orders: res.Tables["OrdersTable"].Name, Catalog: res.Tables["CatalogTable"].Name, Cart: res.Tables["CartTable"].Name,
 			Ledger: res.Tables["LedgerTable"].Name, Outbox: res.Tables["OutboxTable"].Name,
@@ -145,7 +131,7 @@ func newEnv(t *testing.T) *env {
 	}
 	log := slog.New(slog.DiscardHandler)
 	svc, err := checkout.NewService(e.store, map[string]payment.SessionCreator{order.ProviderMidtrans: e.midtrans, order.ProviderXendit: e.xendit},
-		expiry.NewScheduler(e.sqs, e.queue, nil), 15*time.Minute, log)
+		15*time.Minute, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,6 +162,59 @@ func (e *env) stock(t *testing.T, id string) int64 {
 		t.Fatal(err)
 	}
 	return p.Stock
+}
+
+// created returns the OrderCreated outbox records, by order id: the orders' expiry
+// schedules, which the relay sends to ExpiryQueue.
+func (e *env) created(t *testing.T) map[string]orders.OrderCreated {
+	t.Helper()
+	out, err := e.db.Scan(context.Background(), &dynamodb.ScanInput{TableName: aws.String(e.tables.Outbox), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]orders.OrderCreated{}
+	for _, it := range out.Items {
+		rec, err := outbox.FromItem(it)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec.EventType != orders.EventOrderCreated {
+			continue
+		}
+		var p orders.OrderCreated
+		if err := json.Unmarshal([]byte(rec.Payload), &p); err != nil {
+			t.Fatal(err)
+		}
+		if _, dup := got[p.OrderID]; dup || rec.AggregateID != p.OrderID {
+			t.Errorf("OrderCreated record %s: a second one, or aggregate id %s", p.OrderID, rec.AggregateID)
+		}
+		got[p.OrderID] = p
+	}
+	return got
+}
+
+// queued is how many messages ExpiryQueue holds (visible, in flight or delayed).
+func (e *env) queued(t *testing.T) int {
+	t.Helper()
+	out, err := e.sqs.GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{QueueUrl: aws.String(e.queue),
+		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameAll}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, a := range []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameApproximateNumberOfMessages,
+		sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible, sqstypes.QueueAttributeNameApproximateNumberOfMessagesDelayed} {
+		v, ok := out.Attributes[string(a)]
+		if !ok {
+			t.Fatalf("ExpiryQueue has no %s attribute: %v", a, out.Attributes)
+		}
+		k, err := strconv.Atoi(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += k
+	}
+	return n
 }
 
 func (e *env) orderCount(t *testing.T) int {
@@ -264,8 +303,9 @@ func TestCheckoutIdempotentAndItsCost(t *testing.T) {
 		t.Errorf("checkout = %s %v", resp.Body, resp.Headers)
 	}
 	// What one checkout costs: the idempotency record's claim and completion, the cart
-	// and product reads, the order's transaction and the payment session's record; one
-	// SQS message, delayed by the whole 15-minute window.
+	// and product reads, the order's transaction and the payment session's record; no
+	// SQS message: the transaction's OrderCreated record (naming the deadline and the
+	// products) is the expiry's schedule, sent by the relay.
 	got := e.count.Take()
 	want := map[string]int{"PutItem": 1, "GetItem": 1, "BatchGetItem": 1, "TransactWriteItems": 2, "UpdateItem": 1}
 	for op, n := range want {
@@ -276,12 +316,15 @@ func TestCheckoutIdempotentAndItsCost(t *testing.T) {
 	if got.Total() != 6 {
 		t.Errorf("checkout cost %d DynamoDB requests (%v), want 6", got.Total(), got.Requests)
 	}
-	if d := e.sqs.take(); len(d) != 1 || d[0] != 900 {
-		t.Errorf("SQS delays %v, want one message delayed 900 s", d)
+	if n := e.queued(t); n != 0 {
+		t.Errorf("ExpiryQueue holds %d messages; checkout must send none (the relay does, from the outbox)", n)
 	}
 	st, err := e.store.Get(ctx, r.OrderID)
 	if err != nil || st.PaymentURL != *r.PaymentURL || st.PaymentRef != "midtrans-ref-"+r.OrderID || st.Version != 2 {
 		t.Errorf("stored order = %+v, %v", st, err)
+	}
+	if c, ok := e.created(t)[r.OrderID]; !ok || !c.Deadline.Equal(st.Deadline) || !slices.Equal(c.ProductIDs, []string{kopi}) {
+		t.Errorf("OrderCreated record = %+v (found %v), want the deadline %v and product %s", c, ok, st.Deadline, kopi)
 	}
 	if req := e.midtrans.got[0]; req.OrderID != r.OrderID || req.Amount.Amount != 170000 || !req.ExpiresAt.Equal(st.Deadline) || len(req.Items) != 1 {
 		t.Errorf("session request = %+v", req)
@@ -305,8 +348,9 @@ func TestCheckoutIdempotentAndItsCost(t *testing.T) {
 	if empty.StatusCode != 409 || code(t, empty) != checkout.CodeCartEmpty {
 		t.Errorf("second checkout = %d %s", empty.StatusCode, empty.Body)
 	}
-	if e.orderCount(t) != 1 || e.stock(t, kopi) != 8 || e.midtrans.calls.Load() != 1 {
-		t.Errorf("%d orders, stock %d, %d sessions; want 1, 8, 1", e.orderCount(t), e.stock(t, kopi), e.midtrans.calls.Load())
+	if e.orderCount(t) != 1 || len(e.created(t)) != 1 || e.stock(t, kopi) != 8 || e.midtrans.calls.Load() != 1 {
+		t.Errorf("%d orders, %d OrderCreated records, stock %d, %d sessions; want 1, 1, 8, 1",
+			e.orderCount(t), len(e.created(t)), e.stock(t, kopi), e.midtrans.calls.Load())
 	}
 	// Without a key: 400, and nothing happens.
 	nokey, _ := e.handler.Handle(ctx, request(t, "checkout-without-key.json", "buyer-1", "", ""))
@@ -381,8 +425,8 @@ func TestProviderDownThenPaymentRoute(t *testing.T) {
 		!strings.Contains(r.PaymentError.Message, "/commerce/v1/orders/"+r.OrderID+"/payment") {
 		t.Errorf("checkout with the provider down = %s", resp.Body)
 	}
-	if e.stock(t, kopi) != 7 || len(e.sqs.take()) != 1 {
-		t.Error("the order's stock or expiry is missing")
+	if _, scheduled := e.created(t)[r.OrderID]; e.stock(t, kopi) != 7 || !scheduled {
+		t.Error("the order's stock or expiry (its OrderCreated record) is missing")
 	}
 
 	pay := func(buyer, provider string) httpapi.Response {
@@ -444,7 +488,7 @@ func TestInsufficientStockFreesTheKey(t *testing.T) {
 		len(body.Error.Details) != 1 || body.Error.Details[0].Field != "lines."+kopi || !strings.Contains(body.Error.Message, kopi) {
 		t.Errorf("short stock = %d %s", resp.StatusCode, resp.Body)
 	}
-	if e.orderCount(t) != 0 || e.stock(t, kopi) != 3 || len(e.sqs.take()) != 0 || e.midtrans.calls.Load() != 0 {
+	if e.orderCount(t) != 0 || e.stock(t, kopi) != 3 || len(e.created(t)) != 0 || e.queued(t) != 0 || e.midtrans.calls.Load() != 0 {
 		t.Error("a refused checkout did something")
 	}
 	if _, err := e.catalog.SetStock(ctx, "seller-1", kopi, 4); err != nil {

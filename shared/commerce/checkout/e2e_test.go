@@ -1,7 +1,7 @@
 package checkout_test
 
 // End-to-end through the local runner: the real template and function processes
-// (catalog, cart, checkout, orders, payment webhook, payments consumer, expiry), the
+// (catalog, cart, checkout, orders, payment webhook, payments consumer, relay, expiry), the
 // HTTP API with its JWT authorizer, the payment sandbox, DynamoDB Local and the SQS
 // emulator. Everything here goes through the HTTP API, as a client would.
 
@@ -334,15 +334,16 @@ func TestEndToEnd(t *testing.T) {
 	}
 }
 
-// With a 3-second payment window, an unpaid order expires through the expiry queue and
-// consumer, and its stock returns exactly once.
+// With a 3-second payment window, an unpaid order expires, and its stock returns
+// exactly once: the relay turns the checkout transaction's OrderCreated outbox record
+// into the expiry message (checkout sends none), the expiry consumer expires it.
 func TestEndToEndExpiry(t *testing.T) {
 	params, err := localrun.LoadParams(filepath.Join(localtest.Root(), localrun.ParamsFile))
 	if err != nil {
 		t.Fatal(err)
 	}
 	params["PaymentWindowSeconds"] = "3"
-	r, _ := localtest.StartWith(t, localrun.Options{Params: params})
+	r, logs := localtest.StartWith(t, localrun.Options{Params: params})
 	c := newClient(t, r)
 	seller, buyer, auditor := c.token("seller-exp-e2e", "seller"), c.token("buyer-exp-e2e", "buyer"), c.token("auditor-exp", "auditor")
 	kopi := c.product(seller, 4)
@@ -378,5 +379,18 @@ func TestEndToEndExpiry(t *testing.T) {
 	}
 	if expired != 1 {
 		t.Errorf("%d expiries in the ledger %v, want 1", expired, types(a))
+	}
+	scheduled := false
+	for _, line := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(line, "[commerce/CommerceRelayFunction]") && strings.Contains(line, `"type":"OrderCreated"`) &&
+			strings.Contains(line, `"orderId":"`+placed.OrderID+`"`) {
+			scheduled = true
+		}
+		if strings.Contains(line, "[commerce/CommerceCheckoutFunction]") && strings.Contains(line, "expiry") {
+			t.Errorf("checkout logged about the expiry: %s", line)
+		}
+	}
+	if !scheduled {
+		t.Error("the relay did not log the order's expiry message (OrderCreated)")
 	}
 }

@@ -22,11 +22,6 @@ type Orders interface {
 
 var _ Orders = (*orders.Store)(nil)
 
-// Scheduler schedules an order's expiry at its deadline (expiry.Scheduler).
-type Scheduler interface {
-	Schedule(ctx context.Context, orderID string, deadline time.Time) error
-}
-
 // Errors of the service, besides the orders package's.
 var (
 	// ErrUnknownProvider: a provider that is not configured.
@@ -39,7 +34,6 @@ var (
 type Service struct {
 	orders    Orders
 	providers map[string]payment.SessionCreator
-	sched     Scheduler
 	window    time.Duration
 	log       *slog.Logger
 	now       func() time.Time
@@ -53,14 +47,18 @@ func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = 
 
 // NewService returns a Service. providers maps a provider's name (order.ProviderMidtrans,
 // order.ProviderXendit) to its session creator; window is the payment window.
-func NewService(o Orders, providers map[string]payment.SessionCreator, sched Scheduler, window time.Duration, log *slog.Logger, opts ...Option) (*Service, error) {
-	if o == nil || sched == nil || len(providers) == 0 || window <= 0 {
-		return nil, errors.New("checkout: orders, a scheduler, at least one provider and a positive payment window are required")
+//
+// There is no expiry scheduler: the checkout transaction's OrderCreated outbox record
+// is the order's expiry, which the relay sends to ExpiryQueue (package relay), so an
+// order committed by a checkout that dies right after the commit still expires.
+func NewService(o Orders, providers map[string]payment.SessionCreator, window time.Duration, log *slog.Logger, opts ...Option) (*Service, error) {
+	if o == nil || len(providers) == 0 || window <= 0 {
+		return nil, errors.New("checkout: orders, at least one provider and a positive payment window are required")
 	}
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &Service{orders: o, providers: providers, sched: sched, window: window, log: log, now: time.Now}
+	s := &Service{orders: o, providers: providers, window: window, log: log, now: time.Now}
 	for _, opt := range opts {
 		opt(s)
 	}
@@ -90,11 +88,11 @@ type Result struct {
 // Checkout places the buyer's cart as an order and opens its payment session:
 //
 //  1. orders.Store.Checkout re-prices the cart and commits the order, the stock
-//     reservations, the cart's closing, the ledger entry and the outbox record in one
-//     transaction. An error here means nothing was written.
-//  2. The expiry is scheduled (one SQS message, delayed up to the deadline or 15
-//     minutes). A failure is logged, not returned: the order is committed.
-//  3. The provider opens a session and the order records it (AttachPayment). A
+//     reservations, the cart's closing, the ledger entry and the OrderCreated outbox
+//     record in one transaction. An error here means nothing was written. The record
+//     schedules the expiry: the relay turns it into the delayed ExpiryQueue message,
+//     so the expiry exists if and only if the order does.
+//  2. The provider opens a session and the order records it (AttachPayment). A
 //     provider that is down or refuses does not undo the order: Result.PaymentErr
 //     says so, and the stock stays reserved until the buyer retries the payment or the
 //     deadline releases it.
@@ -108,9 +106,6 @@ func (s *Service) Checkout(ctx context.Context, buyerID, provider string) (Resul
 	o, err := s.orders.Checkout(ctx, orders.CheckoutInput{BuyerID: buyerID, Window: s.window, Provider: provider})
 	if err != nil {
 		return Result{}, err
-	}
-	if err := s.sched.Schedule(ctx, o.ID, o.Deadline); err != nil {
-		s.log.ErrorContext(ctx, "expiry not scheduled; the reconcile sweep must expire the order", "orderId", o.ID, "deadline", o.Deadline, "error", err)
 	}
 	o, perr := s.openPayment(ctx, o, provider, p)
 	if perr != nil {

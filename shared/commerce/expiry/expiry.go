@@ -1,7 +1,9 @@
 // Package expiry expires unpaid orders at their payment deadline (DESIGN flow 7):
-// checkout schedules an SQS message for the deadline (Scheduler), and
-// CommerceExpiryFunction (Handler) moves the order to EXPIRED through the state
-// machine when it arrives, releasing its stock in the same transaction, exactly once.
+// the relay schedules an SQS message for the deadline from the OrderCreated outbox
+// record that the checkout transaction writes (package relay; so every committed order
+// has one), and CommerceExpiryFunction (Handler) moves the order to EXPIRED through the
+// state machine when it arrives, releasing its stock in the same transaction, exactly
+// once. The Handler's Scheduler sends an early message again.
 //
 // # Messages and delays
 //

@@ -235,6 +235,7 @@ func transitionEvents(ctx context.Context, before, after order.Order, d order.De
 	err := add(EventOrderStatusChanged, EventSchemaVersion, OrderStatusChanged{
 		OrderID: before.ID, From: string(d.From), To: string(d.Next),
 		ReleaseStock: d.ReleaseStock, NeedsRefund: after.NeedsRefund, Version: after.Version, At: now,
+		ProductIDs: ProductIDs(before),
 	})
 	return recs, err
 }

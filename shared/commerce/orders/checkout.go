@@ -54,7 +54,9 @@ const (
 	EventSchemaVersion = 1
 )
 
-// OrderCreated is the payload of EventOrderCreated.
+// OrderCreated is the payload of EventOrderCreated. The relay turns it into the
+// order's expiry message (OrderID, Deadline) and refreshes social's display snapshots
+// of ProductIDs, whose stock the checkout reserved.
 type OrderCreated struct {
 	OrderID  string    `json:"orderId"`
 	Status   string    `json:"status"`
@@ -63,9 +65,13 @@ type OrderCreated struct {
 	Lines    int       `json:"lines"`
 	Deadline time.Time `json:"deadline"`
 	Version  int64     `json:"version"`
+	// ProductIDs are the order's products, in line order (absent from records written
+	// before the field existed).
+	ProductIDs []string `json:"productIds,omitempty"`
 }
 
-// OrderStatusChanged is the payload of EventOrderStatusChanged.
+// OrderStatusChanged is the payload of EventOrderStatusChanged. When ReleaseStock, the
+// relay refreshes social's display snapshots of ProductIDs, whose stock returned.
 type OrderStatusChanged struct {
 	OrderID      string    `json:"orderId"`
 	From         string    `json:"from"`
@@ -74,6 +80,18 @@ type OrderStatusChanged struct {
 	NeedsRefund  bool      `json:"needsRefund"`
 	Version      int64     `json:"version"`
 	At           time.Time `json:"at"`
+	// ProductIDs are the order's products, in line order (absent from records written
+	// before the field existed).
+	ProductIDs []string `json:"productIds,omitempty"`
+}
+
+// ProductIDs returns the product ids of o's lines, in line order.
+func ProductIDs(o order.Order) []string {
+	ids := make([]string, len(o.Lines))
+	for i, l := range o.Lines {
+		ids[i] = l.ProductID
+	}
+	return ids
 }
 
 // CheckoutInput is what a checkout needs.
@@ -294,7 +312,7 @@ func (s *Store) checkoutItems(ctx context.Context, o order.Order, c cart.Cart, e
 	}
 	rec, err := outbox.New(ctx, EventOrderCreated, o.ID, EventSchemaVersion, OrderCreated{
 		OrderID: o.ID, Status: string(o.Status), Total: o.Total.Amount, Currency: o.Currency,
-		Lines: len(o.Lines), Deadline: o.Deadline, Version: o.Version,
+		Lines: len(o.Lines), Deadline: o.Deadline, Version: o.Version, ProductIDs: ProductIDs(o),
 	}, now)
 	if err != nil {
 		return nil, err

@@ -290,8 +290,9 @@ func TestCheckoutCommitsEverythingInOneTransaction(t *testing.T) {
 		t.Fatalf("outbox = %v", recs)
 	}
 	var created orders.OrderCreated
-	if err := json.Unmarshal([]byte(recs[orders.EventOrderCreated][0].Payload), &created); err != nil || created.OrderID != o.ID || created.Total != 200000 {
-		t.Errorf("OrderCreated = %+v, %v", created, err)
+	if err := json.Unmarshal([]byte(recs[orders.EventOrderCreated][0].Payload), &created); err != nil || created.OrderID != o.ID || created.Total != 200000 ||
+		!created.Deadline.Equal(o.Deadline) || !slices.Equal(created.ProductIDs, orders.ProductIDs(stored)) || len(created.ProductIDs) != 2 {
+		t.Errorf("OrderCreated = %+v, %v; the relay needs the deadline (expiry) and the products (stock snapshots)", created, err)
 	}
 	// The product's version moved, so a seller's compare-and-swap write of a stale
 	// product fails instead of overwriting the reservation.
@@ -719,6 +720,12 @@ func TestExpireReleasesStockOnce(t *testing.T) {
 	}
 	if p, _ := e.catalog.Get(ctx, kopi); p.Version != 3 {
 		t.Errorf("product version %d, want 3 (created, reserved, released)", p.Version)
+	}
+	// The release's record names the products, for the relay's stock snapshots.
+	changed := e.outbox(t, o.ID)[orders.EventOrderStatusChanged]
+	var sc orders.OrderStatusChanged
+	if len(changed) != 1 || json.Unmarshal([]byte(changed[0].Payload), &sc) != nil || !sc.ReleaseStock || !slices.Equal(sc.ProductIDs, orders.ProductIDs(o)) {
+		t.Errorf("OrderStatusChanged records %v, want one releasing %v", changed, orders.ProductIDs(o))
 	}
 }
 
