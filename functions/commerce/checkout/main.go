@@ -59,6 +59,8 @@ type Config struct {
 	// MidtransSnapBaseURL and XenditBaseURL are the providers' API hosts.
 	MidtransSnapBaseURL string `env:"MIDTRANS_SNAP_BASE_URL,required"`
 	XenditBaseURL       string `env:"XENDIT_BASE_URL,required"`
+	// StorefrontURL is the storefront's origin, where providers send the buyer back.
+	StorefrontURL string `env:"STOREFRONT_URL"`
 	// LogLevel is DEBUG, INFO, WARN or ERROR.
 	LogLevel string `env:"LOG_LEVEL" default:"INFO"`
 }
@@ -118,7 +120,8 @@ func setupFrom(cfg Config) (*checkout.Handler, error) {
 		return nil, err
 	}
 	providers := map[string]payment.SessionCreator{order.ProviderMidtrans: mt, order.ProviderXendit: xd}
-	svc, err := checkout.NewService(store, providers, time.Duration(cfg.PaymentWindowSeconds)*time.Second, log)
+	svc, err := checkout.NewService(store, providers, time.Duration(cfg.PaymentWindowSeconds)*time.Second, log,
+		checkout.WithStorefront(cfg.StorefrontURL))
 	if err != nil {
 		return nil, err
 	}

@@ -29,15 +29,24 @@ func TestSessionRequest(t *testing.T) {
 		ID: "o_mfrggzdfmztwq2lknnwg23tpob", Currency: "IDR", Total: idr(200000), Deadline: deadline,
 		Lines: []order.Line{{ProductID: "p_a", Title: "Kopi", Quantity: 2, UnitPrice: idr(85000)}, {ProductID: "p_b", Title: "Teh", Quantity: 1, UnitPrice: idr(30000)}},
 	}
-	got := checkout.SessionRequest(o)
-	want := payment.SessionRequest{OrderID: o.ID, Amount: idr(200000), ExpiresAt: deadline, Items: []payment.Item{
+	items := []payment.Item{
 		{ID: "p_a", Name: "Kopi", Price: idr(85000), Quantity: 2}, {ID: "p_b", Name: "Teh", Price: idr(30000), Quantity: 1},
-	}}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("(-want +got):\n%s", diff)
 	}
-	if err := got.Validate(); err != nil {
-		t.Errorf("the request breaks the providers' rules: %v", err)
+	back := "https://shop.example/#/orders/" + o.ID
+	for _, tt := range []struct {
+		storefront string
+		want       payment.SessionRequest
+	}{
+		{"", payment.SessionRequest{OrderID: o.ID, Amount: idr(200000), ExpiresAt: deadline, Items: items}},
+		{"https://shop.example/", payment.SessionRequest{OrderID: o.ID, Amount: idr(200000), ExpiresAt: deadline, Items: items, SuccessURL: back, FailureURL: back}},
+	} {
+		got := checkout.SessionRequest(o, strings.TrimRight(tt.storefront, "/"))
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("storefront %q (-want +got):\n%s", tt.storefront, diff)
+		}
+		if err := got.Validate(); err != nil {
+			t.Errorf("the request breaks the providers' rules: %v", err)
+		}
 	}
 }
 

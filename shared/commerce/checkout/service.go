@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/etalase/etalase/shared/commerce/order"
@@ -37,6 +38,8 @@ type Service struct {
 	window    time.Duration
 	log       *slog.Logger
 	now       func() time.Time
+	// storefront is the origin providers send the buyer back to ("" = none).
+	storefront string
 }
 
 // Option configures a Service.
@@ -44,6 +47,12 @@ type Option func(*Service)
 
 // WithClock replaces time.Now, for tests.
 func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = now } }
+
+// WithStorefront sets the storefront's origin: providers send the buyer back to the
+// order's page there, {storefront}/#/orders/{orderId}, after paying or failing.
+func WithStorefront(origin string) Option {
+	return func(s *Service) { s.storefront = strings.TrimRight(origin, "/") }
+}
 
 // NewService returns a Service. providers maps a provider's name (order.ProviderMidtrans,
 // order.ProviderXendit) to its session creator; window is the payment window.
@@ -151,7 +160,7 @@ func (s *Service) OpenPayment(ctx context.Context, buyerID, orderID, provider st
 // record fails after the provider answered, the buyer still gets the URL (the webhook
 // finds the order by its id), and the failure is logged.
 func (s *Service) openPayment(ctx context.Context, o order.Order, provider string, p payment.SessionCreator) (order.Order, error) {
-	sess, err := p.CreateSession(ctx, SessionRequest(o))
+	sess, err := p.CreateSession(ctx, SessionRequest(o, s.storefront))
 	if err != nil {
 		return o, fmt.Errorf("open %s session: %w", provider, err)
 	}
@@ -172,9 +181,14 @@ func (s *Service) openPayment(ctx context.Context, o order.Order, provider strin
 }
 
 // SessionRequest is the payment session request of an order: its id (the provider's
-// order reference), total, lines and deadline (the session ends no later).
-func SessionRequest(o order.Order) payment.SessionRequest {
+// order reference), total, lines and deadline (the session ends no later), and, when a
+// storefront origin is known, where the provider sends the buyer back.
+func SessionRequest(o order.Order, storefront string) payment.SessionRequest {
 	req := payment.SessionRequest{OrderID: o.ID, Amount: o.Total, ExpiresAt: o.Deadline}
+	if storefront != "" {
+		req.SuccessURL = storefront + "/#/orders/" + o.ID
+		req.FailureURL = req.SuccessURL
+	}
 	for _, l := range o.Lines {
 		req.Items = append(req.Items, payment.Item{ID: l.ProductID, Name: l.Title, Price: l.UnitPrice, Quantity: l.Quantity})
 	}
