@@ -71,7 +71,9 @@ type SaleReversed struct {
 var orderRefEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
 
 // orderRefPattern is the shape NewOrderRef produces and the sale schemas require.
-var orderRefPattern = regexp.MustCompile(`^or_[a-z2-7]{26}$`)
+// The length is checked apart from the pattern: a counted repetition such as {26}
+// is expanded when the pattern compiles, at package init, on every cold start.
+var orderRefPattern = regexp.MustCompile(`^or_[a-z2-7]+$`)
 
 // NewOrderRef returns a fresh opaque order reference: "or_" and 128 random bits. Commerce
 // mints one per order, stores it on the order, and puts only it in sale events. Being
@@ -85,4 +87,4 @@ func NewOrderRef() (string, error) {
 }
 
 // ValidOrderRef reports whether s has the shape of an order reference.
-func ValidOrderRef(s string) bool { return orderRefPattern.MatchString(s) }
+func ValidOrderRef(s string) bool { return len(s) == 3+26 && orderRefPattern.MatchString(s) }

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/etalase/etalase/shared/contract"
+	"github.com/etalase/etalase/shared/contract/schemacheck"
 )
 
 // examples are fully populated payloads of every cross-account event type.
@@ -42,9 +43,9 @@ func examples(t *testing.T) map[string]any {
 	}
 }
 
-func validator(t *testing.T) *contract.Validator {
+func validator(t *testing.T) *schemacheck.Validator {
 	t.Helper()
-	v, err := contract.NewValidator()
+	v, err := schemacheck.New()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,18 +121,18 @@ func TestSchemasRefuse(t *testing.T) {
 		payload []byte
 		want    error
 	}{
-		{"buyer email added", contract.EventSaleAttributed, 1, withField(attributed, "buyerEmail", "a@b.id"), contract.ErrInvalidEvent},
-		{"order id added", contract.EventSaleAttributed, 1, withField(attributed, "orderId", "o_123"), contract.ErrInvalidEvent},
-		{"order id as order ref", contract.EventSaleAttributed, 1, withField(attributed, "orderRef", "o_01HZY3"), contract.ErrInvalidEvent},
-		{"address nested in amount", contract.EventSaleAttributed, 1, withField(attributed, "amount", map[string]any{"amount": 1, "currency": "IDR", "address": "Jl. Sudirman"}), contract.ErrInvalidEvent},
-		{"float money", contract.EventSaleAttributed, 1, withField(attributed, "amount", map[string]any{"amount": 1.5, "currency": "IDR"}), contract.ErrInvalidEvent},
-		{"missing line ref", contract.EventSaleAttributed, 1, withField(attributed, "lineRef", nil), contract.ErrInvalidEvent},
-		{"zero quantity", contract.EventSaleAttributed, 1, withField(attributed, "quantity", 0), contract.ErrInvalidEvent},
-		{"bad sold at", contract.EventSaleAttributed, 1, withField(attributed, "soldAt", "yesterday"), contract.ErrInvalidEvent},
-		{"stock count on a product", contract.EventProductUpdated, 1, withField(ex[contract.EventProductUpdated], "stock", 12), contract.ErrInvalidEvent},
-		{"lower-case currency", contract.EventProductListed, 1, withField(ex[contract.EventProductListed], "price", map[string]any{"amount": 1, "currency": "idr"}), contract.ErrInvalidEvent},
-		{"internal event type", "OrderPaid", 1, []byte(`{}`), contract.ErrUnknownEvent},
-		{"unknown version", contract.EventSaleAttributed, 2, withField(attributed, "x", nil), contract.ErrUnknownEvent},
+		{"buyer email added", contract.EventSaleAttributed, 1, withField(attributed, "buyerEmail", "a@b.id"), schemacheck.ErrInvalidEvent},
+		{"order id added", contract.EventSaleAttributed, 1, withField(attributed, "orderId", "o_123"), schemacheck.ErrInvalidEvent},
+		{"order id as order ref", contract.EventSaleAttributed, 1, withField(attributed, "orderRef", "o_01HZY3"), schemacheck.ErrInvalidEvent},
+		{"address nested in amount", contract.EventSaleAttributed, 1, withField(attributed, "amount", map[string]any{"amount": 1, "currency": "IDR", "address": "Jl. Sudirman"}), schemacheck.ErrInvalidEvent},
+		{"float money", contract.EventSaleAttributed, 1, withField(attributed, "amount", map[string]any{"amount": 1.5, "currency": "IDR"}), schemacheck.ErrInvalidEvent},
+		{"missing line ref", contract.EventSaleAttributed, 1, withField(attributed, "lineRef", nil), schemacheck.ErrInvalidEvent},
+		{"zero quantity", contract.EventSaleAttributed, 1, withField(attributed, "quantity", 0), schemacheck.ErrInvalidEvent},
+		{"bad sold at", contract.EventSaleAttributed, 1, withField(attributed, "soldAt", "yesterday"), schemacheck.ErrInvalidEvent},
+		{"stock count on a product", contract.EventProductUpdated, 1, withField(ex[contract.EventProductUpdated], "stock", 12), schemacheck.ErrInvalidEvent},
+		{"lower-case currency", contract.EventProductListed, 1, withField(ex[contract.EventProductListed], "price", map[string]any{"amount": 1, "currency": "idr"}), schemacheck.ErrInvalidEvent},
+		{"internal event type", "OrderPaid", 1, []byte(`{}`), schemacheck.ErrUnknownEvent},
+		{"unknown version", contract.EventSaleAttributed, 2, withField(attributed, "x", nil), schemacheck.ErrUnknownEvent},
 	}
 	for _, tt := range cases {
 		t.Run(tt.name, func(t *testing.T) {
@@ -147,13 +148,13 @@ func TestSchemasRefuse(t *testing.T) {
 	_ = json.Unmarshal(msg, &m)
 	m["aggregateId"] = "o_123"
 	bad, _ := json.Marshal(m)
-	if err := v.ValidateMessage(bad); !errors.Is(err, contract.ErrInvalidEvent) {
+	if err := v.ValidateMessage(bad); !errors.Is(err, schemacheck.ErrInvalidEvent) {
 		t.Errorf("envelope with aggregateId: err = %v, want ErrInvalidEvent", err)
 	}
 	delete(m, "aggregateId")
 	delete(m, "correlationId")
 	bad, _ = json.Marshal(m)
-	if err := v.ValidateMessage(bad); !errors.Is(err, contract.ErrInvalidEvent) {
+	if err := v.ValidateMessage(bad); !errors.Is(err, schemacheck.ErrInvalidEvent) {
 		t.Errorf("envelope without correlationId: err = %v, want ErrInvalidEvent", err)
 	}
 }

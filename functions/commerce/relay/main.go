@@ -13,7 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/etalase/etalase/shared/commerce/relay"
-	"github.com/etalase/etalase/shared/contract"
+	"github.com/etalase/etalase/shared/contract/schemacheck"
 	"github.com/etalase/etalase/shared/platform/awsclient"
 	"github.com/etalase/etalase/shared/platform/envconfig"
 	"github.com/etalase/etalase/shared/platform/logging"
@@ -61,7 +61,7 @@ func setupFrom(cfg Config) (*relay.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	v, err := contract.NewValidator()
+	v, err := schemacheck.New()
 	if err != nil {
 		return nil, err
 	}

@@ -250,7 +250,9 @@ func validateStock(ps *problems, field string, n int64) {
 // ambiguous case, 26 characters for 128 bits.
 var productIDEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
 
-var productIDPattern = regexp.MustCompile(`^p_[a-z2-7]{26}$`)
+// The length is checked apart from the pattern: a counted repetition such as {26}
+// is expanded when the pattern compiles, at package init, on every cold start.
+var productIDPattern = regexp.MustCompile(`^p_[a-z2-7]+$`)
 
 // NewProductID returns a fresh random product id.
 func NewProductID() (string, error) {
@@ -263,4 +265,4 @@ func NewProductID() (string, error) {
 
 // ValidProductID reports whether id has the shape of a product id. Ids of any other
 // shape cannot exist, so they are "not found" without a read.
-func ValidProductID(id string) bool { return productIDPattern.MatchString(id) }
+func ValidProductID(id string) bool { return len(id) == 2+26 && productIDPattern.MatchString(id) }

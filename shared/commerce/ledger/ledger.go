@@ -30,8 +30,8 @@ const (
 	TypeNotificationRejected = "notification_rejected"
 )
 
-// TypePattern is the shape of an entry type.
-var TypePattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
+// TypePattern is the shape of an entry type, which is also at most 64 bytes long.
+var TypePattern = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 
 // TimeLayout is the entry time's format: fixed-width UTC with nanoseconds. Entries
 // carry it as a string, which the canonical bytes contain verbatim.
@@ -90,7 +90,7 @@ func Next(head Head, orderID, typ string, at time.Time, data any) (Entry, error)
 	if orderID == "" || len(orderID) > 256 {
 		return Entry{}, fmt.Errorf("%w: order id %q", ErrInvalidEntry, orderID)
 	}
-	if !TypePattern.MatchString(typ) {
+	if len(typ) > 64 || !TypePattern.MatchString(typ) {
 		return Entry{}, fmt.Errorf("%w: type %q", ErrInvalidEntry, typ)
 	}
 	if head.Seq < 0 || head.Seq > 0 && !validHash(head.Hash) {

@@ -39,6 +39,7 @@ import (
 	"github.com/etalase/etalase/shared/commerce/orders"
 	"github.com/etalase/etalase/shared/commerce/outbox"
 	"github.com/etalase/etalase/shared/contract"
+	"github.com/etalase/etalase/shared/contract/schemacheck"
 )
 
 const seller = "seller-kopi-nusantara"
@@ -509,7 +510,7 @@ func TestApplyPaidOnceWithSaleEvents(t *testing.T) {
 	}
 	// The sale event names the order by its opaque reference only, and passes the
 	// contract's schema as the relay would send it.
-	v, err := contract.NewValidator()
+	v, err := schemacheck.New()
 	if err != nil {
 		t.Fatal(err)
 	}

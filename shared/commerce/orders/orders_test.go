@@ -28,6 +28,7 @@ import (
 	"github.com/etalase/etalase/shared/commerce/order"
 	"github.com/etalase/etalase/shared/commerce/orders"
 	"github.com/etalase/etalase/shared/contract"
+	"github.com/etalase/etalase/shared/contract/schemacheck"
 	"github.com/etalase/etalase/shared/platform/httpapi"
 )
 
@@ -133,7 +134,7 @@ func placed(t *testing.T) order.Order {
 }
 
 func TestSaleEvents(t *testing.T) {
-	v, err := contract.NewValidator()
+	v, err := schemacheck.New()
 	if err != nil {
 		t.Fatal(err)
 	}

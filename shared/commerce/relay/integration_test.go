@@ -37,6 +37,7 @@ import (
 	"github.com/etalase/etalase/shared/commerce/orders"
 	"github.com/etalase/etalase/shared/commerce/relay"
 	"github.com/etalase/etalase/shared/contract"
+	"github.com/etalase/etalase/shared/contract/schemacheck"
 )
 
 func TestPublishToTheEmulatedInbox(t *testing.T) {
@@ -64,7 +65,7 @@ func TestPublishToTheEmulatedInbox(t *testing.T) {
 
 	// The relay sends with the commerce account's client, as across accounts.
 	commerce := testenv.SQS(t, localaccount.Commerce)
-	v, err := contract.NewValidator()
+	v, err := schemacheck.New()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,7 +233,7 @@ func receive(t *testing.T, q *sqs.Client, url string, n int, within time.Duratio
 }
 
 // catalogEvents decodes the social inbox's messages: their display snapshots by type.
-func catalogEvents(t *testing.T, v *contract.Validator, msgs []sqstypes.Message) map[string][]contract.ProductDisplay {
+func catalogEvents(t *testing.T, v *schemacheck.Validator, msgs []sqstypes.Message) map[string][]contract.ProductDisplay {
 	t.Helper()
 	out := map[string][]contract.ProductDisplay{}
 	for _, m := range msgs {
@@ -280,7 +281,7 @@ func TestOrderRecordsThroughTheEmulators(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	v, err := contract.NewValidator()
+	v, err := schemacheck.New()
 	if err != nil {
 		t.Fatal(err)
 	}

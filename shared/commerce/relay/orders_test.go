@@ -28,6 +28,7 @@ import (
 	"github.com/etalase/etalase/shared/commerce/orders"
 	"github.com/etalase/etalase/shared/commerce/relay"
 	"github.com/etalase/etalase/shared/contract"
+	"github.com/etalase/etalase/shared/contract/schemacheck"
 )
 
 const (
@@ -274,7 +275,7 @@ type snapshot struct {
 
 func snapshots(t *testing.T, f *fakeSQS) map[string]snapshot {
 	t.Helper()
-	v, _ := contract.NewValidator()
+	v, _ := schemacheck.New()
 	out := map[string]snapshot{}
 	for _, b := range f.batches {
 		if aws.ToString(b.QueueUrl) != inboxURL {

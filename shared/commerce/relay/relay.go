@@ -79,6 +79,7 @@ import (
 	"github.com/etalase/etalase/shared/commerce/expiry"
 	"github.com/etalase/etalase/shared/commerce/outbox"
 	"github.com/etalase/etalase/shared/contract"
+	"github.com/etalase/etalase/shared/contract/schemacheck"
 )
 
 // SendMessageBatch limits.
@@ -94,12 +95,12 @@ type SQSAPI interface {
 
 var _ SQSAPI = (*sqs.Client)(nil)
 
-// Validator checks a cross-account message against the contract (contract.Validator).
+// Validator checks a cross-account message against the contract (schemacheck.Validator).
 type Validator interface {
 	ValidateMessage(body []byte) error
 }
 
-var _ Validator = (*contract.Validator)(nil)
+var _ Validator = (*schemacheck.Validator)(nil)
 
 // Handler publishes outbox records.
 type Handler struct {

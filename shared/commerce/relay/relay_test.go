@@ -20,6 +20,7 @@ import (
 
 	"github.com/etalase/etalase/shared/commerce/relay"
 	"github.com/etalase/etalase/shared/contract"
+	"github.com/etalase/etalase/shared/contract/schemacheck"
 )
 
 const (
@@ -71,7 +72,7 @@ func fixture(t *testing.T) events.DynamoDBEvent {
 
 func newHandler(t *testing.T, f *fakeSQS, logs *bytes.Buffer, opts ...relay.Option) *relay.Handler {
 	t.Helper()
-	v, err := contract.NewValidator()
+	v, err := schemacheck.New()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +104,7 @@ func TestPublishesCrossAccountEvents(t *testing.T) {
 	if len(f.batches) != 1 || aws.ToString(f.batches[0].QueueUrl) != inboxURL || len(f.batches[0].Entries) != 2 {
 		t.Fatalf("batches = %+v", f.batches)
 	}
-	v, _ := contract.NewValidator()
+	v, _ := schemacheck.New()
 	var envs []contract.Envelope
 	for _, e := range f.batches[0].Entries {
 		body := aws.ToString(e.MessageBody)
@@ -248,7 +249,7 @@ func TestWithholdsWhatBreaksTheContract(t *testing.T) {
 }
 
 func TestNewHandlerNeedsItsParts(t *testing.T) {
-	v, _ := contract.NewValidator()
+	v, _ := schemacheck.New()
 	if _, err := relay.NewHandler(nil, inboxURL, v, nil); err == nil {
 		t.Error("no client accepted")
 	}

@@ -23,7 +23,9 @@ const (
 )
 
 // lineRefPattern is the shape of a line reference (as the sale schemas require).
-var lineRefPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+// The length is checked apart from the pattern: a counted repetition such as {26}
+// is expanded when the pattern compiles, at package init, on every cold start.
+var lineRefPattern = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 
 // maxAttempts bounds the compare-and-swap retries on one line.
 const maxAttempts = 10
@@ -283,7 +285,7 @@ func checkSale(eventID, promotionID, creatorID, productID, orderRef, lineRef str
 		return fmt.Errorf("%w: no event id", ErrInvalid)
 	case promotionID == "" || creatorID == "" || productID == "":
 		return fmt.Errorf("%w: promotion, creator and product are required", ErrInvalid)
-	case !contract.ValidOrderRef(orderRef) || !lineRefPattern.MatchString(lineRef):
+	case !contract.ValidOrderRef(orderRef) || len(lineRef) > 64 || !lineRefPattern.MatchString(lineRef):
 		return fmt.Errorf("%w: order and line reference", ErrInvalid)
 	case !(money.Money{Amount: amount.Amount, Currency: amount.Currency}).Valid():
 		return fmt.Errorf("%w: amount %d %q", ErrInvalid, amount.Amount, amount.Currency)
