@@ -11,8 +11,8 @@ package localrun
 
 import (
 	"context"
-	"encoding/json"
 	"crypto/ed25519"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -43,6 +43,8 @@ import (
 	"github.com/etalase/etalase/infra/localrun/ssm"
 	"github.com/etalase/etalase/infra/provision"
 	"github.com/etalase/etalase/infra/samtemplate"
+	"github.com/etalase/etalase/shared/platform/awsclient"
+	"github.com/etalase/etalase/web"
 )
 
 // DefaultConcurrency is the most processes a function without
@@ -77,6 +79,16 @@ type Options struct {
 	// Secrets seed the SSM emulator: side → SSM parameter name → value, stored as
 	// SecureString in that side's account. Nil means GenerateSecrets (fresh keys).
 	Secrets map[string]map[string]string
+	// Faults, when set, is given to every function as awsclient.FaultsEnv
+	// (ETALASE_FAULTS): a share of their DynamoDB and SQS calls fail as throttles,
+	// transaction conflicts, 5xx and timeouts, e.g. "rate=0.05;seed=42" (see
+	// awsclient.ParseFaults). For reliability tests; a deployed template never sets it.
+	Faults string
+	// KillRate is the share of invocations, of every function, whose process is killed
+	// (SIGKILL) while the function runs (lambda.Config.KillRate): the invocation fails,
+	// HTTP callers get a 5xx and event sources retry, as when Lambda loses an
+	// execution environment. Zero never kills.
+	KillRate float64
 }
 
 // Function is one running function.
@@ -247,6 +259,8 @@ func Start(ctx context.Context, o Options) (_ *Runner, err error) {
 		return nil, err
 	}
 	r.gw.Handle(idp.PathPrefix, r.IdP.Handler())
+	// The storefront's files on the same origin as both APIs, as the CDN serves them.
+	r.gw.HandleSite(web.Storefront())
 	if err := r.startSandbox(log); err != nil {
 		return nil, err
 	}
@@ -292,6 +306,15 @@ func (r *Runner) FireSchedule(ctx context.Context, functionID string) error {
 		}
 	}
 	return nil
+}
+
+// Kills is how many function processes Options.KillRate has killed mid-invocation.
+func (r *Runner) Kills() int {
+	n := 0
+	for _, fn := range r.Functions {
+		n += fn.Pool.Stats().Kills
+	}
+	return n
 }
 
 // Close stops the HTTP API, the event sources and every function process.
@@ -533,6 +556,9 @@ func (r *Runner) startFunction(tpl *samtemplate.Template, f samtemplate.Resource
 		"AWS_ENDPOINT_URL_SQS=" + o.SQSEndpoint,
 		"AWS_ENDPOINT_URL_SSM=" + r.SSMURL,
 	}
+	if o.Faults != "" {
+		procEnv = append(procEnv, awsclient.FaultsEnv+"="+o.Faults)
+	}
 	if lc, ok := p["LoggingConfig"].(map[string]any); ok {
 		if v, ok := lc["LogFormat"].(string); ok {
 			procEnv = append(procEnv, "AWS_LAMBDA_LOG_FORMAT="+v)
@@ -559,6 +585,7 @@ func (r *Runner) startFunction(tpl *samtemplate.Template, f samtemplate.Resource
 		MaxConcurrency: concurrency,
 		ARN:            fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s%s", localaccount.Region, acct.ID, o.Prefix, f.LogicalID),
 		Log:            o.Log,
+		KillRate:       o.KillRate,
 	}
 	return &Function{ID: f.LogicalID, Account: acct.Side, Pool: lambda.NewPool(cfg), Env: env, Config: cfg}, nil
 }

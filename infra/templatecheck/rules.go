@@ -16,6 +16,7 @@ import (
 
 	"github.com/etalase/etalase/infra/compliance"
 	"github.com/etalase/etalase/infra/samtemplate"
+	"github.com/etalase/etalase/shared/platform/awsclient"
 )
 
 // analyze evaluates the template's sides with the repository's rules.
@@ -473,5 +474,32 @@ func RouteProblems(tpl *samtemplate.Template, specs map[string][]byte) []string 
 			}
 		}
 	}
+	return bad
+}
+
+// LocalOnlyEnv are environment variables only the local runner may give a function:
+// awsclient.FaultsEnv switches on fault injection (DynamoDB and SQS calls that fail on
+// purpose), which must never reach a deployed function.
+var LocalOnlyEnv = []string{awsclient.FaultsEnv}
+
+// LocalOnlyProblems lists functions whose environment (Globals merged) sets a
+// LocalOnlyEnv variable.
+func LocalOnlyProblems(tpl *samtemplate.Template) []string {
+	var bad []string
+	for _, id := range tpl.ResourceIDs(samtemplate.TypeFunction) {
+		f, err := tpl.Function(id)
+		if err != nil {
+			bad = append(bad, err.Error())
+			continue
+		}
+		env, _ := f.Properties["Environment"].(map[string]any)
+		vars, _ := env["Variables"].(map[string]any)
+		for name := range vars {
+			if slices.Contains(LocalOnlyEnv, strings.ToUpper(name)) {
+				bad = append(bad, fmt.Sprintf("%s: Environment sets %s, which only the local runner may set (fault injection)", id, name))
+			}
+		}
+	}
+	sort.Strings(bad)
 	return bad
 }

@@ -498,3 +498,34 @@ paths:
 		})
 	}
 }
+
+func TestRepoLocalOnlyEnv(t *testing.T) {
+	expect(t, LocalOnlyProblems(repoTemplate(t)))
+}
+
+func TestLocalOnlyProblems(t *testing.T) {
+	fn := func(id, vars string) string {
+		return "\n  " + id + ":\n    Type: AWS::Serverless::Function\n    Condition: IsCommerce\n    Properties:\n      Handler: bootstrap\n" +
+			"      Environment:\n        Variables:\n" + vars
+	}
+	cases := []struct {
+		name, src string
+		want      []string
+	}{
+		{"good", header + fn("CommerceCatalogFunction", "          CATALOG_TABLE: t\n"), nil},
+		{"function", header + fn("CommerceCatalogFunction", "          ETALASE_FAULTS: rate=0.05\n"),
+			[]string{"CommerceCatalogFunction: Environment sets ETALASE_FAULTS"}},
+		{"globals", strings.Replace(header, "    Timeout: 10\n", "    Timeout: 10\n    Environment:\n      Variables:\n        ETALASE_FAULTS: !Ref Faults\n", 1) +
+			fn("CommerceCartFunction", "          CART_TABLE: t\n"),
+			[]string{"CommerceCartFunction: Environment sets ETALASE_FAULTS"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tpl, err := samtemplate.Parse([]byte(tc.src))
+			if err != nil {
+				t.Fatal(err)
+			}
+			expect(t, LocalOnlyProblems(tpl), tc.want...)
+		})
+	}
+}

@@ -21,7 +21,7 @@ import (
 	"github.com/etalase/etalase/infra/localrun/gateway"
 )
 
-const devUsage = `usage: etalase dev [-port N] [-data DIR] [-params FILE]
+const devUsage = `usage: etalase dev [-port N] [-data DIR] [-params FILE] [-seed]
 
 Runs both accounts of template.yaml locally: starts DynamoDB Local and the SQS
 emulator, provisions each account's tables and queues, builds every function,
@@ -29,7 +29,8 @@ runs them as Lambda runs them, serves both accounts' HTTP APIs on one origin
 with the JWT authorizer and a local identity provider, and wires SQS queues,
 DynamoDB streams and schedules to their functions. Ctrl-C stops everything.
 
-PORT and DATA in the environment are the defaults of -port and -data.
+PORT, DATA and SEED in the environment are the defaults of -port, -data and -seed.
+The storefront is at the HTTP API's origin: http://127.0.0.1:3000/.
 
 flags:
 `
@@ -40,6 +41,7 @@ func runDev(args []string) int {
 	port := fs.Int("port", envInt("PORT", 3000), "HTTP API port on 127.0.0.1 (0 picks a free one)")
 	dataDir := fs.String("data", os.Getenv("DATA"), "keep DynamoDB Local's tables in `DIR` between runs")
 	paramsPath := fs.String("params", "", "template parameters `FILE` (default infra/local/parameters.json)")
+	seed := fs.Bool("seed", envBool("SEED"), "fill the shop with the demo catalog, creators and promotions")
 	fs.Usage = func() { fmt.Fprint(fs.Output(), devUsage); fs.PrintDefaults() }
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -115,6 +117,12 @@ func runDev(args []string) int {
 		return fail(err)
 	}
 	printSummary(os.Stdout, runner, stack, *dataDir, time.Since(begin))
+	if *seed {
+		fmt.Fprintln(os.Stderr, "etalase dev: seeding the demo shop...")
+		if err := seedDemo(ctx, runner.URL, time.Minute, os.Stderr); err != nil && ctx.Err() == nil {
+			fmt.Fprintf(os.Stderr, "etalase dev: the demo shop is incomplete: %v\n", err)
+		}
+	}
 
 	<-ctx.Done()
 	fmt.Fprintln(os.Stderr, "\netalase dev: stopping...")
@@ -179,7 +187,8 @@ func printSummary(w io.Writer, r *localrun.Runner, stack *emulator.Stack, dataDi
 	if dataDir != "" {
 		persist = "kept in " + dataDir
 	}
-	fmt.Fprintf(w, "\nHTTP API (both accounts)  %s\n", r.URL)
+	fmt.Fprintf(w, "\nstorefront                %s/  (the page over both accounts; make dev-demo fills it)\n", r.URL)
+	fmt.Fprintf(w, "HTTP API (both accounts)  %s\n", r.URL)
 	fmt.Fprintf(w, "identity provider         %s/_local/idp/token  (make token SUB=seller-1 SCOPES=seller)\n", r.URL)
 	fmt.Fprintf(w, "DynamoDB Local            %s  (%s)\n", stack.DynamoDBEndpoint, persist)
 	fmt.Fprintf(w, "SQS emulator              %s\n", stack.SQSEndpoint)
@@ -201,6 +210,15 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// envBool reads a flag's default from the environment: set and not 0, false or no.
+func envBool(name string) bool {
+	switch strings.ToLower(strings.TrimSpace(os.Getenv(name))) {
+	case "", "0", "false", "no":
+		return false
+	}
+	return true
 }
 
 func envInt(name string, def int) int {

@@ -20,12 +20,16 @@ commands:
         start DynamoDB Local and the SQS emulator, run CMD with
         ETALASE_DYNAMODB_ENDPOINT, ETALASE_SQS_ENDPOINT and
         ETALASE_REQUIRE_EMULATORS=1 set, stop the emulators, exit with CMD's status
-  dev [-port N] [-data DIR]
-        run both accounts locally (make dev)
+  dev [-port N] [-data DIR] [-seed]
+        run both accounts locally (make dev; -seed or SEED=1: with the demo shop)
+  seed [-url URL]
+        fill a running make dev with the demo shop (sellers, products, creators, promotions)
   token [-sub S] [-scopes a,b]
         mint an access token from a running make dev's identity provider
   compliance [-template FILE] [-json]
         the account-boundary report (make compliance)
+  bench [-quick] [-out DIR]
+        measure cold starts and more; report in bench-out/ (make bench)
 `
 
 func main() {
@@ -43,6 +47,10 @@ func main() {
 		os.Exit(runDev(args))
 	case "token":
 		os.Exit(runToken(args))
+	case "seed":
+		os.Exit(runSeed(args))
+	case "bench":
+		os.Exit(runBench(args))
 	case "help", "-h", "-help", "--help":
 		fmt.Print(usage)
 	default:

@@ -8,7 +8,8 @@
 // failures to the answers API Gateway gives, and writes one access log line per request.
 //
 // Paths under /_local/ are reserved for local tooling mounted with Handle: the identity
-// provider, the payment sandbox, the storefront's files. No route may use them.
+// provider, the payment sandbox. No route may use them. The storefront's files are the
+// site (HandleSite): GET requests outside every API's path prefix.
 package gateway
 
 import (
@@ -69,6 +70,7 @@ type Gateway struct {
 
 	mu     sync.RWMutex
 	mounts map[string]http.Handler
+	site   http.Handler // HandleSite: the page's files
 }
 
 // New returns a Gateway serving cfg.Routes.
@@ -230,6 +232,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		} else {
 			gatewayError(http.StatusNotFound).write(sw)
 		}
+	} else if site := g.siteFor(r); site != nil {
+		e.target = "site"
+		site.ServeHTTP(sw, r)
 	} else {
 		g.serveAPI(sw, r, &e)
 	}

@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/rand/v2"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -71,7 +72,19 @@ type Config struct {
 	// Log receives the START, END and REPORT lines and the function's own output, one
 	// prefixed line per Write. Nil discards them.
 	Log io.Writer
+	// KillRate is the share of invocations (0 to 1) whose process the pool kills
+	// (SIGKILL, with its group) at a random moment while the function runs, within
+	// KillWithin of handing it the event: a crash of the execution environment, for
+	// reliability tests. The invocation fails as Lambda's do when the runtime dies
+	// (Runtime.ExitError): HTTP callers get a 5xx, event sources retry. Zero never kills.
+	KillRate float64
+	// KillWithin bounds the moment of a kill; zero means DefaultKillWithin.
+	KillWithin time.Duration
 }
+
+// DefaultKillWithin is the default Config.KillWithin: most local invocations take a few
+// to a few tens of milliseconds, so a kill lands at any point of most of them.
+const DefaultKillWithin = 40 * time.Millisecond
 
 // Stats counts what a pool has done, for tests and the benchmark.
 type Stats struct {
@@ -85,6 +98,8 @@ type Stats struct {
 	Invocations int
 	// Throttles is the number of invocations refused with invoke.ErrThrottled.
 	Throttles int
+	// Kills is the number of processes killed mid-invocation (Config.KillRate).
+	Kills int
 }
 
 // Result describes one invocation, with the figures of its REPORT line.
@@ -367,6 +382,9 @@ wait:
 		case dispatch <- inv:
 			handed = true
 			pr.sampleMemory()
+			if k := p.killTimer(pr, inv); k != nil {
+				defer k.Stop()
+			}
 		case rep = <-replies:
 			replied = true
 		case <-next:
@@ -413,6 +431,34 @@ wait:
 	}
 	res.Payload = rep.payload
 	return res, nil
+}
+
+// killTimer draws whether this invocation's process dies mid-invocation (KillRate), and
+// if so arms the kill: at a random moment within KillWithin, if the function has not
+// answered by then, the process and its group get SIGKILL. The caller stops the timer
+// when the invocation ends.
+func (p *Pool) killTimer(pr *process, inv *invocation) *time.Timer {
+	if p.cfg.KillRate <= 0 || rand.Float64() >= p.cfg.KillRate {
+		return nil
+	}
+	within := p.cfg.KillWithin
+	if within <= 0 {
+		within = DefaultKillWithin
+	}
+	return time.AfterFunc(time.Duration(rand.Int64N(int64(within))+1), func() {
+		pr.mu.Lock()
+		running := pr.cur == inv && !inv.answered
+		pr.mu.Unlock()
+		if !running {
+			return
+		}
+		if err := pr.kill(); err == nil {
+			p.mu.Lock()
+			p.stats.Kills++
+			p.mu.Unlock()
+			p.log.line("local runner: killed the process mid-invocation (KillRate) RequestId: " + inv.id)
+		}
+	})
 }
 
 // finish computes the billed duration and writes the END and REPORT lines.

@@ -652,3 +652,29 @@ func TestLineWriter(t *testing.T) {
 		})
 	}
 }
+
+// KillRate 1 kills every invocation's process while it runs: the invocation fails as a
+// crash does, the pool counts it, and the next invocation starts cold.
+func TestKillMidInvocation(t *testing.T) {
+	p, log := newTestPool(t, "sleep", func(c *Config) { c.KillRate, c.KillWithin = 1, 20*time.Millisecond })
+	res, err := p.InvokeDetailed(context.Background(), []byte(`{"ms":2000}`))
+	var fe *invoke.FunctionError
+	if !errors.As(err, &fe) || fe.Type != "Runtime.ExitError" {
+		t.Fatalf("error %v, want Runtime.ExitError", err)
+	}
+	if res.Duration >= 2*time.Second {
+		t.Errorf("the invocation ran its whole %v", res.Duration)
+	}
+	processGone(t, res.PID)
+	if s := p.Stats(); s.Kills != 1 || s.Processes != 0 {
+		t.Errorf("stats %+v, want 1 kill and no process", s)
+	}
+	if !strings.Contains(log.String(), "killed the process mid-invocation") {
+		t.Error("no log line says the process was killed")
+	}
+	// Without kills the same pool runs normally again, cold.
+	p.cfg.KillRate = 0
+	if res, err := p.InvokeDetailed(context.Background(), []byte(`{"ms":1}`)); err != nil || res.InitDuration == 0 {
+		t.Errorf("next invocation: %v, init %v", err, res.InitDuration)
+	}
+}

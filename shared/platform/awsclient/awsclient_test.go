@@ -32,3 +32,24 @@ func TestNew(t *testing.T) {
 		t.Error("For changed the base config")
 	}
 }
+
+func TestNewErrors(t *testing.T) {
+	ok := Config{Region: "r", AccessKeyID: "AK", SecretAccessKey: "SK"}
+	for name, c := range map[string]Config{
+		"no region":          {AccessKeyID: "AK", SecretAccessKey: "SK"},
+		"no secret":          {Region: "r", AccessKeyID: "AK"},
+		"unknown retry mode": func() Config { c := ok; c.RetryMode = "eager"; return c }(),
+		"unknown account id endpoint mode": func() Config {
+			c := ok
+			c.AccountIDEndpointMode = "sometimes"
+			return c
+		}(),
+	} {
+		if _, err := New(c); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+	if _, err := New(ok); err != nil {
+		t.Errorf("valid config: %v", err)
+	}
+}
