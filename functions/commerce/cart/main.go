@@ -11,7 +11,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/etalase/etalase/shared/commerce/cart"
 	"github.com/etalase/etalase/shared/contract"
@@ -70,7 +69,7 @@ func setupFrom(cfg Config) (*cart.Handler, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), initTimeout)
 	defer cancel()
-	values, err := secrets.Fetch(ctx, ssm.NewFromConfig(cfg.For(awsCfg, awsclient.SSM)), cfg.HandoffPublicKeyParameter)
+	values, err := secrets.Fetch(ctx, secrets.NewClient(cfg.For(awsCfg, awsclient.SSM)), cfg.HandoffPublicKeyParameter)
 	if err != nil {
 		return nil, fmt.Errorf("hand-off public key: %w", err)
 	}

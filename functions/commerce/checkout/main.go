@@ -14,7 +14,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/etalase/etalase/shared/commerce/checkout"
 	"github.com/etalase/etalase/shared/commerce/order"
@@ -96,7 +95,7 @@ func setupFrom(cfg Config) (*checkout.Handler, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), initTimeout)
 	defer cancel()
-	keys, err := secrets.Fetch(ctx, ssm.NewFromConfig(cfg.For(awsCfg, awsclient.SSM)), cfg.MidtransServerKeyParameter, cfg.XenditSecretKeyParameter)
+	keys, err := secrets.Fetch(ctx, secrets.NewClient(cfg.For(awsCfg, awsclient.SSM)), cfg.MidtransServerKeyParameter, cfg.XenditSecretKeyParameter)
 	if err != nil {
 		return nil, fmt.Errorf("payment provider keys: %w", err)
 	}

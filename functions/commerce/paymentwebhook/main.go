@@ -13,7 +13,6 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/etalase/etalase/shared/commerce/ledger"
 	"github.com/etalase/etalase/shared/commerce/payment/midtrans"
@@ -79,7 +78,7 @@ func setupFrom(cfg Config) (*webhook.Handler, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), initTimeout)
 	defer cancel()
-	values, err := secrets.Fetch(ctx, ssm.NewFromConfig(cfg.For(awsCfg, awsclient.SSM)),
+	values, err := secrets.Fetch(ctx, secrets.NewClient(cfg.For(awsCfg, awsclient.SSM)),
 		cfg.MidtransServerKeyParameter, cfg.XenditCallbackTokenParameter)
 	if err != nil {
 		return nil, fmt.Errorf("payment secrets: %w", err)

@@ -11,7 +11,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/etalase/etalase/shared/contract"
 	"github.com/etalase/etalase/shared/platform/awsclient"
@@ -63,7 +62,7 @@ func setup() (*promotion.Handler, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	name := cfg.HandoffPrivateKeyParameter
-	vals, err := secrets.Fetch(ctx, ssm.NewFromConfig(cfg.For(awsCfg, awsclient.SSM)), name)
+	vals, err := secrets.Fetch(ctx, secrets.NewClient(cfg.For(awsCfg, awsclient.SSM)), name)
 	if err != nil {
 		return nil, fmt.Errorf("hand-off signing key: %w", err)
 	}

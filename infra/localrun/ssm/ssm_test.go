@@ -48,6 +48,15 @@ func client(url, accessKey string) *awsssm.Client {
 	})
 }
 
+// secretsClient is the client functions use (secrets.NewClient), for the same account.
+func secretsClient(url, accessKey string) *secrets.Client {
+	return secrets.NewClient(aws.Config{
+		Region:       localaccount.Region,
+		Credentials:  credentials.NewStaticCredentialsProvider(accessKey, "local", ""),
+		BaseEndpoint: aws.String(url),
+	})
+}
+
 // apiCode returns the SSM error code of err, or "" if it is not an API error.
 func apiCode(err error) string {
 	var ae smithy.APIError
@@ -225,7 +234,7 @@ func TestAccountBoundary(t *testing.T) {
 			}
 		}
 		// Through the secrets package, the way functions read them.
-		_, err := secrets.Fetch(ctx, c, append([]string{tt.own}, tt.other...)...)
+		_, err := secrets.Fetch(ctx, secretsClient(url, tt.reader.AccessKeyID), append([]string{tt.own}, tt.other...)...)
 		var me *secrets.MissingError
 		if !errors.As(err, &me) || !cmp.Equal(me.Names, tt.other) {
 			t.Errorf("%s: Fetch err = %v, want the other account's names missing", tt.reader.Side, err)
@@ -285,7 +294,7 @@ func TestFetchThroughEmulator(t *testing.T) {
 		want[n] = "secret-" + n
 		names = append(names, n)
 	}
-	c := client(url, localaccount.Commerce.AccessKeyID)
+	c := secretsClient(url, localaccount.Commerce.AccessKeyID)
 	got, err := secrets.Fetch(context.Background(), c, names...)
 	if err != nil {
 		t.Fatal(err)

@@ -7,9 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
-	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/etalase/etalase/shared/platform/secrets"
@@ -19,29 +16,27 @@ import (
 // the rest in InvalidParameters, and it refuses more than ten names.
 type fakeSSM struct {
 	params map[string]string
-	calls  []*ssm.GetParametersInput
+	calls  [][]string
 	err    error
 }
 
-func (f *fakeSSM) GetParameters(_ context.Context, in *ssm.GetParametersInput, _ ...func(*ssm.Options)) (*ssm.GetParametersOutput, error) {
-	f.calls = append(f.calls, in)
+func (f *fakeSSM) GetParameters(_ context.Context, names []string) ([]secrets.Parameter, error) {
+	f.calls = append(f.calls, names)
 	if f.err != nil {
 		return nil, f.err
 	}
-	if len(in.Names) > 10 {
-		return nil, fmt.Errorf("ValidationException: %d names", len(in.Names))
+	if len(names) > 10 {
+		return nil, fmt.Errorf("ValidationException: %d names", len(names))
 	}
-	out := &ssm.GetParametersOutput{}
-	for _, n := range in.Names {
+	var out []secrets.Parameter
+	for _, n := range names {
 		name, selector, _ := strings.Cut(n, ":")
 		if v, ok := f.params[name]; ok {
-			p := types.Parameter{Name: aws.String(name), Value: aws.String(v), Type: types.ParameterTypeSecureString}
+			p := secrets.Parameter{Name: name, Value: v}
 			if selector != "" {
-				p.Selector = aws.String(":" + selector)
+				p.Selector = ":" + selector
 			}
-			out.Parameters = append(out.Parameters, p)
-		} else {
-			out.InvalidParameters = append(out.InvalidParameters, n)
+			out = append(out, p)
 		}
 	}
 	return out, nil
@@ -76,10 +71,7 @@ func TestFetch(t *testing.T) {
 			got, err := secrets.Fetch(context.Background(), f, tt.ask...)
 			var calls []int
 			for _, c := range f.calls {
-				calls = append(calls, len(c.Names))
-				if !aws.ToBool(c.WithDecryption) {
-					t.Errorf("GetParameters without WithDecryption: %v", c.Names)
-				}
+				calls = append(calls, len(c))
 			}
 			if diff := cmp.Diff(tt.wantCalls, calls); diff != "" {
 				t.Errorf("names per call (-want +got):\n%s", diff)

@@ -14,7 +14,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/etalase/etalase/shared/platform/awsclient"
 	"github.com/etalase/etalase/shared/platform/envconfig"
@@ -32,7 +31,7 @@ func Run() {
 	if err != nil {
 		panic(err)
 	}
-	client := ssm.NewFromConfig(c.For(cfg, awsclient.SSM))
+	client := secrets.NewClient(c.For(cfg, awsclient.SSM))
 	ctx := context.Background()
 	result := map[string]any{}
 	own, err := secrets.Fetch(ctx, client, strings.Split(os.Getenv("OWN_PARAMETERS"), ",")...)
