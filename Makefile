@@ -11,7 +11,7 @@ ETALASE = $(GO) build -o $(ETALASE_BIN) ./infra/cmd/etalase && $(ETALASE_BIN)
 ARTIFACTS_DIR ?= .cache/artifacts
 LAMBDA_BUILD = CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o $(ARTIFACTS_DIR)/bootstrap
 
-.PHONY: dev dev-demo seed test test-unit fmt-check vet compliance fuzz-smoke emulators token bench bench-quick clean
+.PHONY: dev dev-demo seed test test-unit fmt-check vet compliance fuzz-smoke reliability emulators token bench bench-quick clean
 
 ## dev: run both accounts locally (emulators, provisioning, functions, HTTP API, storefront
 ## at http://127.0.0.1:3000/). SEED=1 fills the shop with the demo catalog.
@@ -41,6 +41,15 @@ FUZZTIME ?= 3s
 FUZZ ?=
 fuzz-smoke:
 	$(GO) run ./infra/cmd/fuzzsmoke -fuzztime $(FUZZTIME) -run '$(FUZZ)'
+
+## reliability: the reliability suite alone (infra/reliability: no oversell, webhook storm,
+## injected faults and killed processes), its FIGURES lines printed and the whole log kept
+## in .cache/reliability.log. HEAVY=1 runs the heavier variants.
+HEAVY ?=
+reliability:
+	@mkdir -p .cache
+	@$(ETALASE) env -- $(GO) test -count=1 -v -timeout 30m ./infra/reliability $(if $(HEAVY),-heavy) > .cache/reliability.log 2>&1; \
+	rc=$$?; grep -E '^(--- |ok|FAIL|PASS)|FIGURES|invariant violated|not settled' .cache/reliability.log; exit $$rc
 
 ## test-unit: unit tests only, no emulators (integration tests say why they did not run).
 test-unit:

@@ -73,18 +73,22 @@ type Config struct {
 	// prefixed line per Write. Nil discards them.
 	Log io.Writer
 	// KillRate is the share of invocations (0 to 1) whose process the pool kills
-	// (SIGKILL, with its group) at a random moment while the function runs, within
-	// KillWithin of handing it the event: a crash of the execution environment, for
-	// reliability tests. The invocation fails as Lambda's do when the runtime dies
-	// (Runtime.ExitError): HTTP callers get a 5xx, event sources retry. Zero never kills.
+	// (SIGKILL, with its group) at a random moment while the function runs: a crash of
+	// the execution environment, for reliability tests. The invocation fails as
+	// Lambda's do when the runtime dies (Runtime.ExitError): HTTP callers get a 5xx,
+	// event sources retry. Zero never kills.
 	KillRate float64
-	// KillWithin bounds the moment of a kill; zero means DefaultKillWithin.
+	// KillWithin bounds the moment of a kill, counted from handing the function the
+	// event. Zero means 1.2 times the function's recent successful durations (an
+	// average; DefaultKillWithin until there is one), so that kills land at every
+	// point of a typical invocation, the dangerous ones after a write included. A kill
+	// whose moment comes after the function answered does not happen.
 	KillWithin time.Duration
 }
 
-// DefaultKillWithin is the default Config.KillWithin: most local invocations take a few
-// to a few tens of milliseconds, so a kill lands at any point of most of them.
-const DefaultKillWithin = 40 * time.Millisecond
+// DefaultKillWithin bounds the moment of a kill before the pool knows the function's
+// durations.
+const DefaultKillWithin = 50 * time.Millisecond
 
 // Stats counts what a pool has done, for tests and the benchmark.
 type Stats struct {
@@ -142,6 +146,7 @@ type Pool struct {
 	idle   []*process // most recently used last
 	stats  Stats
 	runs   sync.WaitGroup // invocations in flight, including those whose caller left
+	avg    time.Duration  // moving average of successful invocations' durations (KillRate)
 }
 
 var _ invoke.Invoker = (*Pool)(nil)
@@ -425,6 +430,15 @@ wait:
 	if status == "error" {
 		errType = rep.err.Type
 	}
+	if status == "" && rep.err == nil {
+		p.mu.Lock()
+		if p.avg == 0 {
+			p.avg = res.Duration
+		} else {
+			p.avg += (res.Duration - p.avg) / 5
+		}
+		p.mu.Unlock()
+	}
 	p.finish(&res, status, errType)
 	if rep.err != nil {
 		return res, rep.err
@@ -443,7 +457,12 @@ func (p *Pool) killTimer(pr *process, inv *invocation) *time.Timer {
 	}
 	within := p.cfg.KillWithin
 	if within <= 0 {
-		within = DefaultKillWithin
+		p.mu.Lock()
+		within = p.avg * 6 / 5
+		p.mu.Unlock()
+		if within <= 0 {
+			within = DefaultKillWithin
+		}
 	}
 	return time.AfterFunc(time.Duration(rand.Int64N(int64(within))+1), func() {
 		pr.mu.Lock()

@@ -2,7 +2,9 @@ package payments
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -97,9 +99,34 @@ func (h *Handler) one(ctx context.Context, m events.SQSMessage) bool {
 		log.WarnContext(ctx, "payment not applied; will retry", "orderId", e.OrderID, "notificationKey", e.Key, "error", err)
 		return false
 	}
-	if err := h.marker.MarkProcessed(ctx, e.Key, string(res.Outcome), h.now()); err != nil {
+	if err := h.mark(ctx, e.Key, string(res.Outcome)); err != nil {
 		// Not marking only means a later duplicate is sent again, and is a no-op.
 		log.WarnContext(ctx, "mark payment event processed", "notificationKey", e.Key, "error", err)
 	}
 	return true
+}
+
+// markAttempts bounds mark's tries.
+const markAttempts = 4
+
+// mark marks a stored notification processed, trying again at once after a failure:
+// the message is about to be deleted, and a record left unmarked stays so, since a
+// duplicate the webhook sends again within SQS's five-minute deduplication window is
+// dropped. A transaction conflict on the record (a TransactionConflictException,
+// which the SDK does not retry) is the usual cause; marking twice is harmless.
+func (h *Handler) mark(ctx context.Context, key, outcome string) error {
+	var err error
+	for attempt := range markAttempts {
+		if attempt > 0 {
+			select {
+			case <-ctx.Done():
+				return errors.Join(err, ctx.Err())
+			case <-time.After(time.Duration(attempt*(10+rand.IntN(20))) * time.Millisecond):
+			}
+		}
+		if err = h.marker.MarkProcessed(ctx, key, outcome, h.now()); err == nil {
+			return nil
+		}
+	}
+	return err
 }

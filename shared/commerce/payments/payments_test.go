@@ -109,16 +109,22 @@ func (l *memLedger) Append(_ context.Context, id, typ string, data any) (ledger.
 	return ledger.Entry{OrderID: id, Type: typ}, nil
 }
 
-// memMarker records marks.
+// memMarker records marks; it fails the first failFirst calls, and every call with err.
 type memMarker struct {
-	mu     sync.Mutex
-	marked map[string]string
-	err    error
+	mu        sync.Mutex
+	marked    map[string]string
+	err       error
+	failFirst int
+	calls     int
 }
 
 func (m *memMarker) MarkProcessed(_ context.Context, key, outcome string, _ time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.calls++
+	if m.calls <= m.failFirst {
+		return errors.New("TransactionConflictException: Operation was rejected because there is an ongoing transaction for the item")
+	}
 	if m.marked == nil {
 		m.marked = map[string]string{}
 	}
@@ -377,6 +383,20 @@ func TestHandlerBatch(t *testing.T) {
 		resp, _ := payments.NewHandler(payments.NewApplier(store, newMemLedger(), nil), &memMarker{err: errors.New("throttled")}, nil).Handle(ctx, batch)
 		if len(resp.BatchItemFailures) != 0 {
 			t.Errorf("failures %v", failures(resp))
+		}
+	})
+
+	// Found by the reliability suite (infra/reliability, TestFaults): a mark that failed
+	// once on a transaction conflict left the stored notification unprocessed for good,
+	// as the webhook's re-send of a duplicate fell into SQS's deduplication window.
+	t.Run("a mark that failed on a transient error is tried again", func(t *testing.T) {
+		b := newOrder(orderB, order.StatusPendingPayment)
+		b.PaymentProvider, b.Lines[0].UnitPrice, b.Lines[0].Quantity, b.Subtotal, b.Total = order.ProviderXendit, idr(30000), 1, idr(30000), idr(30000)
+		store := newMemStore(newOrder(orderA, order.StatusPendingPayment), b)
+		marker := &memMarker{failFirst: 2}
+		resp, _ := payments.NewHandler(payments.NewApplier(store, newMemLedger(), nil), marker, nil).Handle(ctx, batch)
+		if len(resp.BatchItemFailures) != 0 || len(marker.marked) != 3 || marker.calls != 5 {
+			t.Errorf("failures %v, marked %v after %d calls; want all 3 marked after 2 failed calls", failures(resp), marker.marked, marker.calls)
 		}
 	})
 }

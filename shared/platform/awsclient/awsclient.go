@@ -14,6 +14,10 @@
 // a hello-world's whole cold start (`make bench`: reference programs sdk-default and
 // sdk-lean; docs/bench.md). In Lambda the credentials are always in the environment, so
 // none of that is needed; shared config files and profiles are not read.
+//
+// For the local runner only, ETALASE_FAULTS (Config.Faults, faults.go) adds an SDK
+// middleware that makes a share of DynamoDB and SQS calls fail as real AWS failures do,
+// for the reliability suite (infra/reliability).
 package awsclient
 
 import (

@@ -270,6 +270,12 @@ func (s *DynamoStore) Begin(ctx context.Context, scope, key string, requestHash 
 			if err := attributevalue.UnmarshalMap(old, &it); err != nil {
 				return Outcome{}, fmt.Errorf("unmarshal idempotency record: %w", err)
 			}
+			if it.State == StateInProgress && subtle.ConstantTimeCompare([]byte(it.Token), []byte(token)) == 1 {
+				// Our own record: the put went through, but its answer was lost (a
+				// timeout, a 5xx after the write) and the SDK's retry of it found the
+				// record the first attempt wrote. The key is ours.
+				return Outcome{Kind: Fresh, Token: token}, nil
+			}
 			if it.live(s.now()) {
 				return classify(it, requestHash), nil
 			}

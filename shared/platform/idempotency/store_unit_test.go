@@ -89,3 +89,37 @@ func TestBeginReadsTheRecordWhenNotReturned(t *testing.T) {
 		t.Errorf("endless race: err %v after %d puts", err, db.puts)
 	}
 }
+
+// ownRecordDB stores the put's item and then answers as the SDK does when the answer to
+// a put that succeeded was lost and its retry failed the condition on the item the first
+// attempt wrote: ConditionalCheckFailedException with that item.
+type ownRecordDB struct {
+	fakeDB
+	item map[string]types.AttributeValue
+}
+
+func (f *ownRecordDB) PutItem(_ context.Context, in *dynamodb.PutItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	f.puts++
+	f.item = in.Item
+	return nil, &types.ConditionalCheckFailedException{Message: aws.String("The conditional request failed"), Item: in.Item}
+}
+
+// Found by the reliability suite's fault injection (infra/reliability): the claim's put
+// succeeded, its answer was lost, and the SDK's retry found the attempt's own record,
+// which Begin took for another attempt in progress: the client got 409
+// idempotency_in_progress until the lease ran out.
+func TestBeginFindsItsOwnRecord(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	db := &ownRecordDB{}
+	s, err := idempotency.NewDynamoStore(db, "Idempotency", idempotency.WithClock(func() time.Time { return now }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := s.Begin(context.Background(), scope, key, hashA, now.Add(time.Minute))
+	if err != nil || o.Kind != idempotency.Fresh || o.Token == "" || db.puts != 1 {
+		t.Fatalf("Begin = %+v, %v after %d puts; want Fresh after 1", o, err, db.puts)
+	}
+	if tok, ok := db.item["token"].(*types.AttributeValueMemberS); !ok || tok.Value != o.Token {
+		t.Errorf("token %q, the stored record holds %v", o.Token, db.item["token"])
+	}
+}
