@@ -13,13 +13,10 @@
 package midtrans
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -42,9 +39,6 @@ const (
 // DefaultTimeout bounds one API call when Config.HTTPClient is nil; it leaves a Lambda
 // with a 10-30 s timeout room to answer.
 const DefaultTimeout = 8 * time.Second
-
-// maxResponse bounds a response body read from Midtrans.
-const maxResponse = 1 << 20
 
 // maxOrderID and maxItemName are Midtrans's field limits (transaction_details.order_id
 // String(50), item_details.name String(50)).
@@ -272,29 +266,7 @@ func (c *Client) Status(ctx context.Context, q payment.StatusQuery) (payment.Not
 // do sends one API request with the server key and returns the status and body.
 // Transport failures are ErrUnavailable; the key never appears in an error.
 func (c *Client) do(ctx context.Context, method, u string, body []byte) (int, []byte, error) {
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u, rd)
-	if err != nil {
-		return 0, nil, fmt.Errorf("build request: %w", err)
-	}
-	req.Header.Set("Accept", "application/json")
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(c.serverKey+":")))
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return 0, nil, fmt.Errorf("%w: %w", payment.ErrUnavailable, err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
-	if err != nil {
-		return 0, nil, fmt.Errorf("%w: read response: %w", payment.ErrUnavailable, err)
-	}
-	return resp.StatusCode, data, nil
+	return payment.Do(ctx, c.http, method, u, c.serverKey, body)
 }
 
 // classify maps an HTTP status to ErrRejected (4xx: do not retry) or ErrUnavailable.

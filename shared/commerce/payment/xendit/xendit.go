@@ -9,13 +9,10 @@
 package xendit
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -33,9 +30,6 @@ const BaseURL = "https://api.xendit.co"
 
 // DefaultTimeout bounds one API call when Config.HTTPClient is nil.
 const DefaultTimeout = 8 * time.Second
-
-// maxResponse bounds a response body read from Xendit.
-const maxResponse = 1 << 20
 
 // Invoice statuses (InvoiceStatus).
 const (
@@ -286,29 +280,7 @@ func (c *Client) apiReady() error {
 
 // do sends one API request with the secret key and returns the status and body.
 func (c *Client) do(ctx context.Context, method, u string, body []byte) (int, []byte, error) {
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u, rd)
-	if err != nil {
-		return 0, nil, fmt.Errorf("build request: %w", err)
-	}
-	req.Header.Set("Accept", "application/json")
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(c.secretKey+":")))
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return 0, nil, fmt.Errorf("%w: %w", payment.ErrUnavailable, err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
-	if err != nil {
-		return 0, nil, fmt.Errorf("%w: read response: %w", payment.ErrUnavailable, err)
-	}
-	return resp.StatusCode, data, nil
+	return payment.Do(ctx, c.http, method, u, c.secretKey, body)
 }
 
 // apiErr turns a non-2xx answer into an error: 404 is ErrNotFound, other 4xx (but 429)
