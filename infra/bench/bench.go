@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -24,6 +25,10 @@ import (
 	"github.com/etalase/etalase/infra/localaccount"
 	"github.com/etalase/etalase/infra/localrun"
 )
+
+// RunnerConcurrency is the most processes a function without
+// ReservedConcurrentExecutions gets in the benchmark's runner.
+const RunnerConcurrency = 32
 
 // Options configure Run.
 type Options struct {
@@ -57,6 +62,40 @@ func DefaultStages() []Stage {
 	return []Stage{
 		{Name: "cold start", Run: ColdStartStage},
 	}
+}
+
+// SelectStages returns the stages named in a comma-separated list (a stage's Name or
+// its slug, e.g. "cold start" or "cold-start"), in their order; an empty list selects
+// them all.
+func SelectStages(all []Stage, list string) ([]Stage, error) {
+	if strings.TrimSpace(list) == "" {
+		return all, nil
+	}
+	want := map[string]bool{}
+	for _, n := range strings.Split(list, ",") {
+		if n = slug(n); n != "" {
+			want[n] = true
+		}
+	}
+	var out []Stage
+	for _, st := range all {
+		if want[slug(st.Name)] {
+			out = append(out, st)
+			delete(want, slug(st.Name))
+		}
+	}
+	if len(want) > 0 {
+		var names, unknown []string
+		for _, st := range all {
+			names = append(names, slug(st.Name))
+		}
+		for n := range want {
+			unknown = append(unknown, n)
+		}
+		sort.Strings(unknown)
+		return nil, fmt.Errorf("unknown stage %s (stages: %s)", strings.Join(unknown, ", "), strings.Join(names, ", "))
+	}
+	return out, nil
 }
 
 // Env is what a stage measures with.
@@ -197,6 +236,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		Prefix:           env.Prefix,
 		BinDir:           filepath.Join(work, "bin"),
 		Log:              env.Log,
+		// Lambda's account limit (1,000) is far above the load stages' 32 clients: no
+		// throttles but those a function's own ReservedConcurrentExecutions causes.
+		DefaultConcurrency: RunnerConcurrency,
 	})
 	if err != nil {
 		return nil, err

@@ -138,3 +138,31 @@ func TestReportRejectsClashingFiles(t *testing.T) {
 		t.Error("two charts with one name: no error")
 	}
 }
+
+func TestSelectStages(t *testing.T) {
+	all := []Stage{{Name: "cold start"}, {Name: "requests"}, {Name: "latency"}}
+	tests := []struct {
+		list    string
+		want    []string
+		wantErr bool
+	}{
+		{"", []string{"cold start", "requests", "latency"}, false},
+		{"latency,cold-start", []string{"cold start", "latency"}, false},
+		{" Cold Start ", []string{"cold start"}, false},
+		{"latency,nope", nil, true},
+	}
+	for _, tc := range tests {
+		got, err := SelectStages(all, tc.list)
+		if (err != nil) != tc.wantErr {
+			t.Errorf("SelectStages(%q) error = %v, want error %v", tc.list, err, tc.wantErr)
+			continue
+		}
+		var names []string
+		for _, st := range got {
+			names = append(names, st.Name)
+		}
+		if strings.Join(names, "|") != strings.Join(tc.want, "|") {
+			t.Errorf("SelectStages(%q) = %v, want %v", tc.list, names, tc.want)
+		}
+	}
+}

@@ -15,7 +15,7 @@ import (
 	"github.com/etalase/etalase/infra/emulator"
 )
 
-const benchUsage = `usage: etalase bench [-quick] [-out DIR]
+const benchUsage = `usage: etalase bench [-quick] [-only STAGES] [-out DIR]
 
 Measures the local system and writes a report: DIR/report.md, DIR/report.json and
 SVG charts. It starts DynamoDB Local, the SQS emulator and every function of
@@ -24,7 +24,8 @@ stage of the report (see infra/bench), printing progress lines to stderr.
 Figures are medians, and ratios to baselines measured in the same run.
 
 -quick uses the smaller counts of make bench-quick (about a minute); the default
-counts take a few minutes on two cores.
+counts take a few minutes on two cores. -only runs some stages, by name or id,
+comma-separated (e.g. -only cold-start).
 
 flags:
 `
@@ -33,6 +34,7 @@ flags:
 func runBench(args []string) int {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	quick := fs.Bool("quick", false, "smaller counts (make bench-quick)")
+	only := fs.String("only", "", "run only these `STAGES` (comma-separated names)")
 	out := fs.String("out", "bench-out", "write the report into `DIR` (relative to the repository root)")
 	fs.Usage = func() { fmt.Fprint(fs.Output(), benchUsage); fs.PrintDefaults() }
 	if err := fs.Parse(args); err != nil {
@@ -63,7 +65,12 @@ func runBench(args []string) int {
 	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 
-	rep, err := bench.Run(ctx, bench.Options{Root: root, OutDir: dir, Quick: *quick, Progress: os.Stderr})
+	stages, err := bench.SelectStages(bench.DefaultStages(), *only)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "etalase bench: %v\n", err)
+		return 2
+	}
+	rep, err := bench.Run(ctx, bench.Options{Root: root, OutDir: dir, Quick: *quick, Progress: os.Stderr, Stages: stages})
 	if rep != nil {
 		fmt.Fprintf(os.Stderr, "etalase bench: report in %s (took %s)\n", filepath.Join(dir, "report.md"),
 			time.Duration(rep.Took).Round(time.Second))
