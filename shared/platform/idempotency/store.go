@@ -319,7 +319,7 @@ func (s *DynamoStore) Complete(ctx context.Context, scope, key, token string, re
 		response = []byte{}
 	}
 	now := s.now()
-	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	in := &dynamodb.UpdateItemInput{
 		TableName:           aws.String(s.table),
 		Key:                 key1(PK(scope, key)),
 		UpdateExpression:    aws.String("SET #state = :completed, #response = :response, completedAt = :now, expiresAt = :expires REMOVE inProgressUntil, #token"),
@@ -335,6 +335,10 @@ func (s *DynamoStore) Complete(ctx context.Context, scope, key, token string, re
 			":expires":    &types.AttributeValueMemberN{Value: strconv.FormatInt(now.Add(s.retention).Unix(), 10)},
 			":token":      &types.AttributeValueMemberS{Value: token},
 		},
+	}
+	err := retryConflicts(ctx, func() error {
+		_, err := s.db.UpdateItem(ctx, in)
+		return err
 	})
 	return leaseError("complete", err)
 }
@@ -346,7 +350,7 @@ func (s *DynamoStore) Release(ctx context.Context, scope, key, token string) err
 	if err := check(scope, key); err != nil {
 		return err
 	}
-	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+	in := &dynamodb.DeleteItemInput{
 		TableName:                aws.String(s.table),
 		Key:                      key1(PK(scope, key)),
 		ConditionExpression:      aws.String("#state = :inProgress AND #token = :token"),
@@ -355,8 +359,39 @@ func (s *DynamoStore) Release(ctx context.Context, scope, key, token string) err
 			":inProgress": &types.AttributeValueMemberS{Value: StateInProgress},
 			":token":      &types.AttributeValueMemberS{Value: token},
 		},
+	}
+	err := retryConflicts(ctx, func() error {
+		_, err := s.db.DeleteItem(ctx, in)
+		return err
 	})
 	return leaseError("release", err)
+}
+
+// conflictAttempts bounds retryConflicts: a conflict is another writer's transaction
+// on the same item, over within milliseconds.
+const conflictAttempts = 4
+
+// retryConflicts runs write again, after a short growing pause, while it fails with a
+// TransactionConflictException: DynamoDB did not perform it and the SDK does not retry
+// it. Without this, a conflict on Complete or Release would hold the key until the
+// lease ends, and the client's retries would get 409 for that long.
+func retryConflicts(ctx context.Context, write func() error) error {
+	var err error
+	for i := range conflictAttempts {
+		if err = write(); err == nil {
+			return nil
+		}
+		var conflict *types.TransactionConflictException
+		if !errors.As(err, &conflict) || i == conflictAttempts-1 {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(10<<i) * time.Millisecond):
+		}
+	}
+	return err
 }
 
 func leaseError(op string, err error) error {

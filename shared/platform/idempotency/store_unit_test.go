@@ -2,6 +2,7 @@ package idempotency_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -15,10 +16,13 @@ import (
 // fakeDB fails the conditional puts it is told to, without the old item (as a DynamoDB
 // that ignores ReturnValuesOnConditionCheckFailure would), and serves reads from a queue.
 type fakeDB struct {
-	failPuts int
-	gets     []map[string]types.AttributeValue
-	puts     int
-	reads    int
+	failPuts  int
+	gets      []map[string]types.AttributeValue
+	puts      int
+	reads     int
+	conflicts int   // UpdateItem and DeleteItem fail with a transaction conflict this often first
+	writeErr  error // then fail with this, if set
+	writes    int
 }
 
 func (f *fakeDB) PutItem(context.Context, *dynamodb.PutItemInput, ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
@@ -36,11 +40,75 @@ func (f *fakeDB) GetItem(context.Context, *dynamodb.GetItemInput, ...func(*dynam
 }
 
 func (f *fakeDB) UpdateItem(context.Context, *dynamodb.UpdateItemInput, ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	f.writes++
+	if f.writes <= f.conflicts {
+		return nil, &types.TransactionConflictException{Message: aws.String("ongoing transaction")}
+	}
+	if f.writeErr != nil {
+		return nil, f.writeErr
+	}
 	return &dynamodb.UpdateItemOutput{}, nil
 }
 
 func (f *fakeDB) DeleteItem(context.Context, *dynamodb.DeleteItemInput, ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
+	f.writes++
+	if f.writes <= f.conflicts {
+		return nil, &types.TransactionConflictException{Message: aws.String("ongoing transaction")}
+	}
+	if f.writeErr != nil {
+		return nil, f.writeErr
+	}
 	return &dynamodb.DeleteItemOutput{}, nil
+}
+
+// Complete and Release retry a write that a transaction conflict rejected (DynamoDB
+// did not perform it; the SDK does not retry it), a bounded number of times, and
+// nothing else: a failed condition means the lease is lost.
+func TestCompleteAndReleaseRetryConflicts(t *testing.T) {
+	tests := []struct {
+		name       string
+		conflicts  int
+		writeErr   error
+		wantWrites int
+		wantErr    error // nil: success; else errors.Is target, or any error when errAny
+		errAny     bool
+	}{
+		{"no conflict", 0, nil, 1, nil, false},
+		{"two conflicts then success", 2, nil, 3, nil, false},
+		{"conflicts every time", 100, nil, 4, nil, true},
+		{"lost lease is not retried", 0, &types.ConditionalCheckFailedException{Message: aws.String("no")}, 1, idempotency.ErrLeaseLost, false},
+	}
+	ops := map[string]func(s *idempotency.DynamoStore) error{
+		"Complete": func(s *idempotency.DynamoStore) error {
+			return s.Complete(context.Background(), scope, key, "token", []byte("r"))
+		},
+		"Release": func(s *idempotency.DynamoStore) error {
+			return s.Release(context.Background(), scope, key, "token")
+		},
+	}
+	for op, call := range ops {
+		for _, tt := range tests {
+			t.Run(op+"/"+tt.name, func(t *testing.T) {
+				db := &fakeDB{conflicts: tt.conflicts, writeErr: tt.writeErr}
+				s, err := idempotency.NewDynamoStore(db, "Idempotency")
+				if err != nil {
+					t.Fatal(err)
+				}
+				err = call(s)
+				switch {
+				case tt.errAny && err == nil:
+					t.Errorf("%s = nil, want an error", op)
+				case !tt.errAny && tt.wantErr == nil && err != nil:
+					t.Errorf("%s = %v, want nil", op, err)
+				case tt.wantErr != nil && !errors.Is(err, tt.wantErr):
+					t.Errorf("%s = %v, want %v", op, err, tt.wantErr)
+				}
+				if db.writes != tt.wantWrites {
+					t.Errorf("%s wrote %d times, want %d", op, db.writes, tt.wantWrites)
+				}
+			})
+		}
+	}
 }
 
 func TestBeginReadsTheRecordWhenNotReturned(t *testing.T) {
