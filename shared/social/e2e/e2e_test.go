@@ -134,6 +134,38 @@ func outbox(t *testing.T, db *dynamodb.Client, table, eventType, aggregateID str
 	return id
 }
 
+// outboxRecord finds the outbox record of eventType for an order (read with commerce's
+// credentials) and returns its event id and payload.
+func outboxRecord(t *testing.T, db *dynamodb.Client, table, eventType, orderID string) (string, []byte) {
+	t.Helper()
+	var found []map[string]any
+	eventually(t, eventType+" in the outbox", 10*time.Second, func() error {
+		found = found[:0]
+		out, err := db.Scan(context.Background(), &dynamodb.ScanInput{
+			TableName:                 aws.String(table),
+			FilterExpression:          aws.String("eventType = :t AND aggregateId = :o"),
+			ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":t": &ddbtypes.AttributeValueMemberS{Value: eventType}, ":o": &ddbtypes.AttributeValueMemberS{Value: orderID}},
+		})
+		if err != nil {
+			return err
+		}
+		for _, it := range out.Items {
+			var m map[string]any
+			if err := attributevalue.UnmarshalMap(it, &m); err != nil {
+				return err
+			}
+			found = append(found, m)
+		}
+		if len(found) != 1 {
+			return fmt.Errorf("%d records", len(found))
+		}
+		return nil
+	})
+	id, _ := found[0]["eventId"].(string)
+	payload, _ := found[0]["payload"].(string)
+	return id, []byte(payload)
+}
+
 // TestSocialCommerceEndToEnd walks the whole flow across both accounts through the
 // local runner: real function processes, the real template, both HTTP APIs on one
 // origin, the OutboxTable stream, the cross-account inbox queue.
@@ -234,20 +266,36 @@ func TestSocialCommerceEndToEnd(t *testing.T) {
 		t.Fatalf("guest cart line = %s", guest.raw)
 	}
 
-	// 4. The sale is paid. Until checkout and payments exist, the test writes the
-	// SaleAttributed outbox record that the payment transaction will write, with
-	// commerce's credentials, naming the order only by its opaque reference.
+	// 4. The buyer checks out and pays in the payment sandbox; the webhook, the payments
+	// consumer and the relay carry the paid sale to social as SaleAttributed, naming the
+	// order only by its opaque reference.
 	outboxTable := commerce.Tables["OutboxTable"].Name
-	orderID := "o_" + randomHex(12)
-	orderRef, err := contract.NewOrderRef()
-	if err != nil {
-		t.Fatal(err)
+	placed := api.want(api.do("POST", "/commerce/v1/checkout", buyer, `{"provider":"midtrans"}`, "Idempotency-Key", "e2e-social-"+run), 201)
+	orderID, _ := placed.body["orderId"].(string)
+	if orderID == "" || field(placed.body, "amount", "amount") != 158000.0 {
+		t.Fatalf("checkout = %s", placed.raw)
 	}
-	sale := contract.SaleAttributed{
-		PromotionID: promotionID, CreatorID: creatorID, ProductID: productID, Quantity: 2,
-		Amount: contract.Price{Amount: 158000, Currency: "IDR"}, OrderRef: orderRef, LineRef: productID, SoldAt: time.Now().UTC(),
+	pay := func(status string) {
+		t.Helper()
+		body, _ := json.Marshal(map[string]any{"provider": "midtrans", "orderId": orderID, "status": status})
+		res := api.want(api.do("POST", "/_local/pay/control/notify", "", string(body)), 200)
+		for _, d := range res.body["deliveries"].([]any) {
+			if st := field(d.(map[string]any), "responseStatus"); st != 200.0 {
+				t.Fatalf("the webhook answered %v to the %s notification: %s", st, status, res.raw)
+			}
+		}
 	}
-	saleEventID := outbox(t, commerceDB, outboxTable, contract.EventSaleAttributed, orderID, sale)
+	orderStatus := func(want string) func() error {
+		return func() error {
+			o := api.do("GET", "/commerce/v1/orders/"+orderID, buyer, "")
+			if o.body["status"] != want {
+				return fmt.Errorf("order %s: %s", orderID, o.raw)
+			}
+			return nil
+		}
+	}
+	pay("settlement")
+	eventually(t, "the order is paid", 30*time.Second, orderStatus("PAID"))
 	earnings := func(want map[string]float64) func() error {
 		return func() error {
 			e := api.do("GET", "/social/v1/creators/"+creatorID+"/earnings", creator, "")
@@ -276,9 +324,18 @@ func TestSocialCommerceEndToEnd(t *testing.T) {
 		t.Errorf("own promotion = %v", mine)
 	}
 
-	// The relay retries, so social may get the same event twice: applied once.
+	// The relay retries, so social may get the same event twice: applied once. The
+	// duplicate is the payment transaction's own outbox record, sent again.
 	inboxURL := social.Queues["SocialInboxQueue"].URL
-	payload, _ := json.Marshal(sale)
+	saleEventID, payload := outboxRecord(t, commerceDB, outboxTable, contract.EventSaleAttributed, orderID)
+	var sale contract.SaleAttributed
+	if err := json.Unmarshal(payload, &sale); err != nil {
+		t.Fatal(err)
+	}
+	if sale.PromotionID != promotionID || sale.CreatorID != creatorID || sale.Quantity != 2 || sale.Amount.Amount != 158000 ||
+		!strings.HasPrefix(sale.OrderRef, "or_") || strings.Contains(string(payload), orderID) {
+		t.Fatalf("SaleAttributed = %s", payload)
+	}
 	dup, _ := json.Marshal(contract.Envelope{EventID: saleEventID, Type: contract.EventSaleAttributed, SchemaVersion: 1,
 		OccurredAt: time.Now().UTC(), CorrelationID: "redelivery", Payload: payload})
 	commerceSQS := testenv.SQS(t, localaccount.Commerce)
@@ -308,11 +365,10 @@ func TestSocialCommerceEndToEnd(t *testing.T) {
 		return nil
 	})
 
-	// 5. A refund reverses the commission exactly.
-	outbox(t, commerceDB, outboxTable, contract.EventSaleReversed, orderID, contract.SaleReversed{
-		PromotionID: promotionID, CreatorID: creatorID, ProductID: productID, Quantity: 2,
-		Amount: contract.Price{Amount: 158000, Currency: "IDR"}, OrderRef: orderRef, LineRef: productID, ReversedAt: time.Now().UTC(),
-	})
+	// 5. The provider refunds the payment in full: the order becomes REFUNDED and the
+	// relay carries SaleReversed, which takes back exactly the commission paid.
+	pay("refund")
+	eventually(t, "the order is refunded", 30*time.Second, orderStatus("REFUNDED"))
 	eventually(t, "the refund reverses the commission", 30*time.Second,
 		earnings(map[string]float64{"sales": 1, "commission": 15800, "refunds": 1, "reversedCommission": 15800, "net": 0}))
 
