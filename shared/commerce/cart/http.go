@@ -2,7 +2,6 @@ package cart
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -380,43 +379,27 @@ func (h *Handler) merge(ctx context.Context, req httpapi.Request, o Owner) (http
 }
 
 // httpErrors maps each sentinel to its client error, in the order they are checked.
-var httpErrors = []struct {
-	err     error
-	status  int
-	code    string
-	message string
-}{
-	{contract.ErrHandoffMalformed, http.StatusBadRequest, CodeHandoffMalformed, "the hand-off token is not a well-formed token"},
-	{contract.ErrHandoffClaims, http.StatusBadRequest, CodeHandoffMalformed, "the hand-off token's claims are incomplete or invalid"},
-	{contract.ErrHandoffAlgorithm, http.StatusForbidden, CodeHandoffWrongAlgorithm, "the hand-off token must be signed with EdDSA"},
-	{contract.ErrHandoffSignature, http.StatusForbidden, CodeHandoffBadSignature, "the hand-off token's signature is not valid"},
-	{contract.ErrHandoffIssuer, http.StatusForbidden, CodeHandoffWrongIssuer, "the hand-off token was not issued by the social account"},
-	{contract.ErrHandoffAudience, http.StatusForbidden, CodeHandoffWrongAudience, "the hand-off token is not meant for commerce"},
-	{contract.ErrHandoffExpired, http.StatusUnprocessableEntity, CodeHandoffExpired, "the hand-off token has expired; go back to the promotion and try again"},
-	{contract.ErrHandoffNotYetValid, http.StatusUnprocessableEntity, CodeHandoffNotYetValid, "the hand-off token is not valid yet"},
-	{ErrProductNotFound, http.StatusNotFound, CodeProductNotFound, "product not found"},
-	{ErrDelisted, http.StatusConflict, CodeProductDelisted, "the product is no longer on sale"},
-	{ErrOutOfStock, http.StatusConflict, CodeOutOfStock, "the product does not have enough stock"},
-	{ErrQuantity, http.StatusBadRequest, CodeQuantityOutOfRange, "quantity must be between 1 and 99"},
-	{ErrQuantityLimit, http.StatusConflict, CodeQuantityOutOfRange, "a line holds at most 99 units"},
-	{ErrCartFull, http.StatusConflict, CodeCartFull, "a cart holds at most 50 different products"},
-	{ErrCurrencyMismatch, http.StatusConflict, CodeCurrencyMismatch, "a cart holds products of one currency only"},
-	{ErrCartNotFound, http.StatusNotFound, CodeCartNotFound, "cart not found"},
-	{ErrLineNotFound, http.StatusNotFound, CodeLineNotFound, "the cart has no line for this product"},
-	{ErrConflict, http.StatusConflict, CodeConflict, "the cart was changed concurrently; retry"},
+var httpErrors = []httpapi.ErrorCase{
+	{Err: contract.ErrHandoffMalformed, Status: http.StatusBadRequest, Code: CodeHandoffMalformed, Message: "the hand-off token is not a well-formed token"},
+	{Err: contract.ErrHandoffClaims, Status: http.StatusBadRequest, Code: CodeHandoffMalformed, Message: "the hand-off token's claims are incomplete or invalid"},
+	{Err: contract.ErrHandoffAlgorithm, Status: http.StatusForbidden, Code: CodeHandoffWrongAlgorithm, Message: "the hand-off token must be signed with EdDSA"},
+	{Err: contract.ErrHandoffSignature, Status: http.StatusForbidden, Code: CodeHandoffBadSignature, Message: "the hand-off token's signature is not valid"},
+	{Err: contract.ErrHandoffIssuer, Status: http.StatusForbidden, Code: CodeHandoffWrongIssuer, Message: "the hand-off token was not issued by the social account"},
+	{Err: contract.ErrHandoffAudience, Status: http.StatusForbidden, Code: CodeHandoffWrongAudience, Message: "the hand-off token is not meant for commerce"},
+	{Err: contract.ErrHandoffExpired, Status: http.StatusUnprocessableEntity, Code: CodeHandoffExpired, Message: "the hand-off token has expired; go back to the promotion and try again"},
+	{Err: contract.ErrHandoffNotYetValid, Status: http.StatusUnprocessableEntity, Code: CodeHandoffNotYetValid, Message: "the hand-off token is not valid yet"},
+	{Err: ErrProductNotFound, Status: http.StatusNotFound, Code: CodeProductNotFound, Message: "product not found"},
+	{Err: ErrDelisted, Status: http.StatusConflict, Code: CodeProductDelisted, Message: "the product is no longer on sale"},
+	{Err: ErrOutOfStock, Status: http.StatusConflict, Code: CodeOutOfStock, Message: "the product does not have enough stock"},
+	{Err: ErrQuantity, Status: http.StatusBadRequest, Code: CodeQuantityOutOfRange, Message: "quantity must be between 1 and 99"},
+	{Err: ErrQuantityLimit, Status: http.StatusConflict, Code: CodeQuantityOutOfRange, Message: "a line holds at most 99 units"},
+	{Err: ErrCartFull, Status: http.StatusConflict, Code: CodeCartFull, Message: "a cart holds at most 50 different products"},
+	{Err: ErrCurrencyMismatch, Status: http.StatusConflict, Code: CodeCurrencyMismatch, Message: "a cart holds products of one currency only"},
+	{Err: ErrCartNotFound, Status: http.StatusNotFound, Code: CodeCartNotFound, Message: "cart not found"},
+	{Err: ErrLineNotFound, Status: http.StatusNotFound, Code: CodeLineNotFound, Message: "the cart has no line for this product"},
+	{Err: ErrConflict, Status: http.StatusConflict, Code: CodeConflict, Message: "the cart was changed concurrently; retry"},
 }
 
 // toHTTPError maps the cart's and the contract's errors to client errors; anything
-// else stays as it is and becomes a 500 "internal" in httpapi.ErrorResponse.
-func toHTTPError(err error) error {
-	var he *httpapi.Error
-	if errors.As(err, &he) {
-		return err
-	}
-	for _, m := range httpErrors {
-		if errors.Is(err, m.err) {
-			return &httpapi.Error{Status: m.status, Code: m.code, Message: m.message, Cause: err}
-		}
-	}
-	return err
-}
+// else becomes a 500 "internal" in httpapi.ErrorResponse.
+func toHTTPError(err error) error { return httpapi.MapError(err, httpErrors) }

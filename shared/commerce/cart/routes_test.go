@@ -123,7 +123,7 @@ func TestErrorCodesDocumented(t *testing.T) {
 	codes := []string{httpapi.CodeInvalidJSON, httpapi.CodeInvalidBody, httpapi.CodeValidationFailed,
 		httpapi.CodeUnauthenticated, httpapi.CodeForbidden, httpapi.CodeBodyTooLarge, httpapi.CodeUnsupportedMediaType, httpapi.CodeInternal}
 	for _, m := range httpErrors {
-		codes = append(codes, m.code)
+		codes = append(codes, m.Code)
 	}
 	for _, c := range codes {
 		if !enums[c] {

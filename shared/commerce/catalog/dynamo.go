@@ -298,7 +298,7 @@ func (s *DynamoStore) ListBySeller(ctx context.Context, sellerID string, limit i
 		in.ExclusiveStartKey = map[string]types.AttributeValue{
 			"sellerId":  &types.AttributeValueMemberS{Value: sellerID},
 			"createdAt": &types.AttributeValueMemberS{Value: after.CreatedAt.UTC().Format(timeLayout)},
-			"productId": &types.AttributeValueMemberS{Value: after.ProductID},
+			"productId": &types.AttributeValueMemberS{Value: after.ID},
 		}
 	}
 	out, err := s.db.Query(ctx, in)

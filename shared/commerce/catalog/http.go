@@ -2,7 +2,6 @@ package catalog
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -261,33 +260,13 @@ func (h *Handler) list(ctx context.Context, req httpapi.Request, caller httpapi.
 	return httpapi.JSON(http.StatusOK, out), nil
 }
 
-// toHTTPError maps the catalog's errors to client errors; anything else stays as it is
-// and becomes a 500 "internal" in httpapi.ErrorResponse.
-func toHTTPError(err error) error {
-	var (
-		he *httpapi.Error
-		ve *ValidationError
-	)
-	switch {
-	case errors.As(err, &he):
-		return err
-	case errors.As(err, &ve):
-		details := make([]httpapi.FieldError, len(ve.Problems))
-		for i, p := range ve.Problems {
-			details[i] = httpapi.FieldError{Field: p.Field, Message: p.Message}
-		}
-		e := httpapi.ValidationFailed(details...)
-		e.Cause = err
-		return e
-	case errors.Is(err, ErrNotFound):
-		return &httpapi.Error{Status: http.StatusNotFound, Code: CodeProductNotFound, Message: "product not found", Cause: err}
-	case errors.Is(err, ErrInsufficientStock):
-		return &httpapi.Error{Status: http.StatusConflict, Code: CodeInsufficientStock, Message: "not enough stock for this adjustment", Cause: err}
-	case errors.Is(err, ErrDelisted):
-		return &httpapi.Error{Status: http.StatusConflict, Code: CodeProductDelisted, Message: "the product is delisted and cannot be changed", Cause: err}
-	case errors.Is(err, ErrConflict):
-		return &httpapi.Error{Status: http.StatusConflict, Code: CodeConflict, Message: "the product was changed concurrently; retry", Cause: err}
-	default:
-		return err
-	}
+// httpErrors map the catalog's errors to client errors (httpapi.MapError); anything
+// else becomes a 500 "internal" in httpapi.ErrorResponse.
+var httpErrors = []httpapi.ErrorCase{
+	{Err: ErrNotFound, Status: http.StatusNotFound, Code: CodeProductNotFound, Message: "product not found"},
+	{Err: ErrInsufficientStock, Status: http.StatusConflict, Code: CodeInsufficientStock, Message: "not enough stock for this adjustment"},
+	{Err: ErrDelisted, Status: http.StatusConflict, Code: CodeProductDelisted, Message: "the product is delisted and cannot be changed"},
+	{Err: ErrConflict, Status: http.StatusConflict, Code: CodeConflict, Message: "the product was changed concurrently; retry"},
 }
+
+func toHTTPError(err error) error { return httpapi.MapError(err, httpErrors) }

@@ -115,7 +115,7 @@ func (s *memStore) ListBySeller(_ context.Context, sellerID string, limit int, a
 	}
 	slices.SortFunc(all, newestFirst)
 	if after != nil {
-		pos := catalog.Product{ID: after.ProductID, CreatedAt: after.CreatedAt}
+		pos := catalog.Product{ID: after.ID, CreatedAt: after.CreatedAt}
 		i := slices.IndexFunc(all, func(p catalog.Product) bool { return newestFirst(pos, p) < 0 })
 		if i < 0 {
 			i = len(all)

@@ -107,7 +107,7 @@ func (n NewProduct) validate() error {
 	validateImageURL(&ps, n.ImageURL)
 	validatePrice(&ps, n.Price)
 	validateStock(&ps, "stock", n.Stock)
-	return ps.err()
+	return ps.Err()
 }
 
 // normalize trims surrounding white space of the text fields that are set.
@@ -127,7 +127,7 @@ func (c Changes) normalize() Changes {
 func (c Changes) validate() error {
 	var ps problems
 	if c.Title == nil && c.Description == nil && c.ImageURL == nil && c.Price == nil {
-		ps.add("", "at least one of title, description, imageUrl, price is required")
+		ps.Add("", "at least one of title, description, imageUrl, price is required")
 	}
 	if c.Title != nil {
 		validateTitle(&ps, *c.Title)
@@ -141,7 +141,7 @@ func (c Changes) validate() error {
 	if c.Price != nil {
 		validatePrice(&ps, *c.Price)
 	}
-	return ps.err()
+	return ps.Err()
 }
 
 // apply returns p with the changes and whether anything differs.
@@ -168,13 +168,13 @@ func validateTitle(ps *problems, s string) {
 	n := utf8.RuneCountInString(s)
 	switch {
 	case !utf8.ValidString(s):
-		ps.add("title", "must be valid UTF-8")
+		ps.Add("title", "must be valid UTF-8")
 	case n == 0:
-		ps.add("title", "is required")
+		ps.Add("title", "is required")
 	case n > MaxTitleRunes:
-		ps.add("title", fmt.Sprintf("must be at most %d characters", MaxTitleRunes))
+		ps.Add("title", fmt.Sprintf("must be at most %d characters", MaxTitleRunes))
 	case strings.IndexFunc(s, unicode.IsControl) >= 0:
-		ps.add("title", "must not contain control characters or line breaks")
+		ps.Add("title", "must not contain control characters or line breaks")
 	}
 }
 
@@ -182,11 +182,11 @@ func validateDescription(ps *problems, s string) {
 	bad := func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\r' && r != '\t' }
 	switch {
 	case !utf8.ValidString(s):
-		ps.add("description", "must be valid UTF-8")
+		ps.Add("description", "must be valid UTF-8")
 	case utf8.RuneCountInString(s) > MaxDescriptionRunes:
-		ps.add("description", fmt.Sprintf("must be at most %d characters", MaxDescriptionRunes))
+		ps.Add("description", fmt.Sprintf("must be at most %d characters", MaxDescriptionRunes))
 	case strings.IndexFunc(s, bad) >= 0:
-		ps.add("description", "must not contain control characters")
+		ps.Add("description", "must not contain control characters")
 	}
 }
 
@@ -197,52 +197,52 @@ func validateDescription(ps *problems, s string) {
 func validateImageURL(ps *problems, s string) {
 	const field = "imageUrl"
 	if s == "" {
-		ps.add(field, "is required")
+		ps.Add(field, "is required")
 		return
 	}
 	if len(s) > MaxImageURLLength {
-		ps.add(field, fmt.Sprintf("must be at most %d characters", MaxImageURLLength))
+		ps.Add(field, fmt.Sprintf("must be at most %d characters", MaxImageURLLength))
 		return
 	}
 	if strings.ContainsFunc(s, func(r rune) bool { return r <= ' ' || r == '\\' || r == 0x7f || r > unicode.MaxASCII }) {
-		ps.add(field, "must be a URL without spaces, backslashes or non-ASCII characters (percent-encode them)")
+		ps.Add(field, "must be a URL without spaces, backslashes or non-ASCII characters (percent-encode them)")
 		return
 	}
 	u, err := url.Parse(s)
 	if err != nil {
-		ps.add(field, "must be a valid URL")
+		ps.Add(field, "must be a valid URL")
 		return
 	}
 	switch {
 	case strings.HasPrefix(s, "/") && !strings.HasPrefix(s, "//"):
 		if u.Scheme != "" || u.Host != "" || len(s) < 2 {
-			ps.add(field, "must be an https URL or a path such as /assets/image.jpg")
+			ps.Add(field, "must be an https URL or a path such as /assets/image.jpg")
 		}
 	case u.Scheme == "https" && u.Host != "" && u.User == nil && u.Opaque == "":
 	default:
-		ps.add(field, "must be an https URL or a path such as /assets/image.jpg")
+		ps.Add(field, "must be an https URL or a path such as /assets/image.jpg")
 	}
 }
 
 func validatePrice(ps *problems, m money.Money) {
 	if m == (money.Money{}) {
-		ps.add("price", "is required")
+		ps.Add("price", "is required")
 		return
 	}
 	if !money.Supported(m.Currency) {
-		ps.add("price.currency", "must be one of "+strings.Join(money.Currencies(), ", "))
+		ps.Add("price.currency", "must be one of "+strings.Join(money.Currencies(), ", "))
 	}
 	switch {
 	case m.Amount <= 0:
-		ps.add("price.amount", "must be greater than zero")
+		ps.Add("price.amount", "must be greater than zero")
 	case m.Amount > money.MaxAmount:
-		ps.add("price.amount", fmt.Sprintf("must be at most %d", money.MaxAmount))
+		ps.Add("price.amount", fmt.Sprintf("must be at most %d", money.MaxAmount))
 	}
 }
 
 func validateStock(ps *problems, field string, n int64) {
 	if n < 0 || n > MaxStock {
-		ps.add(field, fmt.Sprintf("must be between 0 and %d", MaxStock))
+		ps.Add(field, fmt.Sprintf("must be between 0 and %d", MaxStock))
 	}
 }
 

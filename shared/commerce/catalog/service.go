@@ -2,8 +2,6 @@ package catalog
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -11,6 +9,7 @@ import (
 
 	"github.com/etalase/etalase/shared/commerce/outbox"
 	"github.com/etalase/etalase/shared/contract"
+	"github.com/etalase/etalase/shared/platform/pagecursor"
 )
 
 // Page sizes of ListBySeller.
@@ -47,12 +46,7 @@ type Store interface {
 }
 
 // Cursor is a position in a seller's product list: the last product returned.
-type Cursor struct {
-	// CreatedAt is the last product's creation time (the index's sort key).
-	CreatedAt time.Time
-	// ProductID is the last product's id, which breaks ties.
-	ProductID string
-}
+type Cursor = pagecursor.Position
 
 // Page is one page of a seller's products.
 type Page struct {
@@ -163,7 +157,7 @@ func (s *Service) Update(ctx context.Context, sellerID, id string, c Changes) (P
 func (s *Service) SetStock(ctx context.Context, sellerID, id string, stock int64) (Product, error) {
 	var ps problems
 	validateStock(&ps, "stock", stock)
-	if err := ps.err(); err != nil {
+	if err := ps.Err(); err != nil {
 		return Product{}, err
 	}
 	return s.mutate(ctx, "set stock", sellerID, id, contract.EventProductUpdated,
@@ -183,9 +177,9 @@ func (s *Service) SetStock(ctx context.Context, sellerID, id string, stock int64
 func (s *Service) AdjustStock(ctx context.Context, sellerID, id string, delta int64) (Product, error) {
 	var ps problems
 	if delta == 0 || delta < -MaxStock || delta > MaxStock {
-		ps.add("delta", fmt.Sprintf("must be non-zero and between %d and %d", -MaxStock, MaxStock))
+		ps.Add("delta", fmt.Sprintf("must be non-zero and between %d and %d", -MaxStock, MaxStock))
 	}
-	if err := ps.err(); err != nil {
+	if err := ps.Err(); err != nil {
 		return Product{}, err
 	}
 	return s.mutate(ctx, "adjust stock", sellerID, id, contract.EventProductUpdated,
@@ -273,13 +267,13 @@ func (s *Service) ListBySeller(ctx context.Context, sellerID string, limit int, 
 		limit = DefaultPageSize
 	}
 	if limit < 1 || limit > MaxPageSize {
-		ps.add("limit", fmt.Sprintf("must be between 1 and %d", MaxPageSize))
+		ps.Add("limit", fmt.Sprintf("must be between 1 and %d", MaxPageSize))
 	}
-	after, err := decodeCursor(cursor)
+	after, err := pagecursor.Decode(cursor, ValidProductID)
 	if err != nil {
-		ps.add("cursor", "is not a cursor this API returned")
+		ps.Add("cursor", "is not a cursor this API returned")
 	}
-	if err := ps.err(); err != nil {
+	if err := ps.Err(); err != nil {
 		return Page{}, err
 	}
 	if sellerID == "" {
@@ -292,43 +286,9 @@ func (s *Service) ListBySeller(ctx context.Context, sellerID string, limit int, 
 	page := Page{Products: products}
 	if more && len(products) > 0 {
 		last := products[len(products)-1]
-		page.NextCursor = encodeCursor(Cursor{CreatedAt: last.CreatedAt, ProductID: last.ID})
+		page.NextCursor = pagecursor.Encode(Cursor{CreatedAt: last.CreatedAt, ID: last.ID})
 	}
 	return page, nil
-}
-
-// cursorWire is the cursor's encoded form. It names only a position, never the seller:
-// the store always queries the caller's own partition, so a cursor taken from another
-// seller's list selects nothing of theirs.
-type cursorWire struct {
-	CreatedAt time.Time `json:"c"`
-	ProductID string    `json:"p"`
-}
-
-func encodeCursor(c Cursor) string {
-	b, _ := json.Marshal(cursorWire{CreatedAt: c.CreatedAt.UTC(), ProductID: c.ProductID})
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func decodeCursor(s string) (*Cursor, error) {
-	if s == "" {
-		return nil, nil
-	}
-	if len(s) > 512 {
-		return nil, errors.New("cursor too long")
-	}
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return nil, fmt.Errorf("cursor: %w", err)
-	}
-	var w cursorWire
-	if err := json.Unmarshal(b, &w); err != nil {
-		return nil, fmt.Errorf("cursor: %w", err)
-	}
-	if !ValidProductID(w.ProductID) || w.CreatedAt.IsZero() {
-		return nil, errors.New("cursor: bad position")
-	}
-	return &Cursor{CreatedAt: w.CreatedAt.UTC(), ProductID: w.ProductID}, nil
 }
 
 // productEvent builds the outbox record announcing p's new state.

@@ -145,23 +145,17 @@ func (h *Handler) cancel(ctx context.Context, req httpapi.Request, buyerID strin
 	return httpapi.JSON(http.StatusOK, ToBody(r.Order)), nil
 }
 
-// ToHTTPError maps the Store's errors to client errors; others stay internal.
-func ToHTTPError(err error) error {
-	var he *httpapi.Error
-	switch {
-	case errors.As(err, &he):
-		return err
-	case errors.Is(err, ErrOrderNotFound), errors.Is(err, errNotOwner):
-		return &httpapi.Error{Status: http.StatusNotFound, Code: CodeOrderNotFound, Message: "order not found", Cause: err}
-	case errors.Is(err, order.ErrRejected):
-		return &httpapi.Error{Status: http.StatusConflict, Code: CodeOrderNotCancellable, Message: "only an unpaid order can be cancelled", Cause: err}
-	case errors.Is(err, ErrInvalidCursor):
-		return &httpapi.Error{Status: http.StatusBadRequest, Code: CodeInvalidCursor, Message: "the cursor is not valid", Cause: err}
-	case errors.Is(err, ErrConflict):
-		return &httpapi.Error{Status: http.StatusConflict, Code: CodeConflict, Message: "the order changed concurrently; retry", Cause: err}
-	}
-	return err
+// httpErrors map the Store's errors to client errors (httpapi.MapError).
+var httpErrors = []httpapi.ErrorCase{
+	{Err: ErrOrderNotFound, Status: http.StatusNotFound, Code: CodeOrderNotFound, Message: "order not found"},
+	{Err: errNotOwner, Status: http.StatusNotFound, Code: CodeOrderNotFound, Message: "order not found"},
+	{Err: order.ErrRejected, Status: http.StatusConflict, Code: CodeOrderNotCancellable, Message: "only an unpaid order can be cancelled"},
+	{Err: ErrInvalidCursor, Status: http.StatusBadRequest, Code: CodeInvalidCursor, Message: "the cursor is not valid"},
+	{Err: ErrConflict, Status: http.StatusConflict, Code: CodeConflict, Message: "the order changed concurrently; retry"},
 }
+
+// ToHTTPError maps the Store's errors to client errors; others stay internal.
+func ToHTTPError(err error) error { return httpapi.MapError(err, httpErrors) }
 
 // Transport models.
 

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+
+	"github.com/etalase/etalase/shared/platform/validation"
 )
 
 // Stable error codes this package itself produces. Services add their own (for example
@@ -59,6 +61,47 @@ func ValidationFailed(details ...FieldError) *Error {
 		Message: "the request has invalid fields",
 		Details: details,
 	}
+}
+
+// ErrorCase is one row of a service's error table: the client error answered for an
+// error that matches Err (errors.Is).
+type ErrorCase struct {
+	Err     error
+	Status  int
+	Code    string
+	Message string
+}
+
+// MapError turns a service's error into the client error to answer, at the edge: an
+// *Error stays as it is, a *validation.Error becomes 400 validation_failed with one
+// detail per field, and otherwise the first case whose Err matches gives status, code
+// and message (err kept as the cause, for the log). Anything else is returned
+// unchanged and becomes a 500 "internal" in ErrorResponse.
+func MapError(err error, cases []ErrorCase) error {
+	var (
+		he *Error
+		ve *validation.Error
+	)
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &he):
+		return err
+	case errors.As(err, &ve):
+		details := make([]FieldError, len(ve.Problems))
+		for i, p := range ve.Problems {
+			details[i] = FieldError{Field: p.Field, Message: p.Message}
+		}
+		e := ValidationFailed(details...)
+		e.Cause = err
+		return e
+	}
+	for _, c := range cases {
+		if errors.Is(err, c.Err) {
+			return &Error{Status: c.Status, Code: c.Code, Message: c.Message, Cause: err}
+		}
+	}
+	return err
 }
 
 // Error implements error; it is for logs, not for clients.

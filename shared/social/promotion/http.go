@@ -2,7 +2,6 @@ package promotion
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -392,39 +391,16 @@ func limitParam(req httpapi.Request) (int, error) {
 	return n, nil
 }
 
-// toHTTPError maps the service's errors to client errors; anything else stays as it is
-// and becomes a 500 "internal" in httpapi.ErrorResponse.
-func toHTTPError(err error) error {
-	var (
-		he *httpapi.Error
-		ve *ValidationError
-	)
-	switch {
-	case errors.As(err, &he):
-		return err
-	case errors.As(err, &ve):
-		details := make([]httpapi.FieldError, len(ve.Problems))
-		for i, p := range ve.Problems {
-			details[i] = httpapi.FieldError{Field: p.Field, Message: p.Message}
-		}
-		e := httpapi.ValidationFailed(details...)
-		e.Cause = err
-		return e
-	case errors.Is(err, ErrNotFound):
-		return &httpapi.Error{Status: http.StatusNotFound, Code: CodePromotionNotFound, Message: "promotion not found", Cause: err}
-	case errors.Is(err, ErrCreatorNotFound):
-		return &httpapi.Error{Status: http.StatusNotFound, Code: CodeCreatorNotFound, Message: "creator not found", Cause: err}
-	case errors.Is(err, ErrProductNotFound):
-		return &httpapi.Error{Status: http.StatusNotFound, Code: CodeProductNotFound, Message: "product not found", Cause: err}
-	case errors.Is(err, ErrProductUnavailable):
-		return &httpapi.Error{Status: http.StatusConflict, Code: CodeProductUnavailable, Message: "the product is delisted or out of stock", Cause: err}
-	case errors.Is(err, ErrNotLive):
-		return &httpapi.Error{Status: http.StatusConflict, Code: CodePromotionNotLive, Message: "the promotion is not live", Cause: err}
-	case errors.Is(err, ErrEnded):
-		return &httpapi.Error{Status: http.StatusConflict, Code: CodePromotionEnded, Message: "the promotion has ended and cannot change", Cause: err}
-	case errors.Is(err, ErrConflict):
-		return &httpapi.Error{Status: http.StatusConflict, Code: CodeConflict, Message: "the promotion was changed concurrently; retry", Cause: err}
-	default:
-		return err
-	}
+// httpErrors map the service's errors to client errors (httpapi.MapError); anything
+// else becomes a 500 "internal" in httpapi.ErrorResponse.
+var httpErrors = []httpapi.ErrorCase{
+	{Err: ErrNotFound, Status: http.StatusNotFound, Code: CodePromotionNotFound, Message: "promotion not found"},
+	{Err: ErrCreatorNotFound, Status: http.StatusNotFound, Code: CodeCreatorNotFound, Message: "creator not found"},
+	{Err: ErrProductNotFound, Status: http.StatusNotFound, Code: CodeProductNotFound, Message: "product not found"},
+	{Err: ErrProductUnavailable, Status: http.StatusConflict, Code: CodeProductUnavailable, Message: "the product is delisted or out of stock"},
+	{Err: ErrNotLive, Status: http.StatusConflict, Code: CodePromotionNotLive, Message: "the promotion is not live"},
+	{Err: ErrEnded, Status: http.StatusConflict, Code: CodePromotionEnded, Message: "the promotion has ended and cannot change"},
+	{Err: ErrConflict, Status: http.StatusConflict, Code: CodeConflict, Message: "the promotion was changed concurrently; retry"},
 }
+
+func toHTTPError(err error) error { return httpapi.MapError(err, httpErrors) }

@@ -178,44 +178,44 @@ var productIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 func (in NewPromotion) validate(now time.Time) error {
 	var ps problems
 	if len(in.ProductID) > 128 || !productIDPattern.MatchString(in.ProductID) {
-		ps.add("productId", "is required: a product id of 1 to 128 letters, digits, _ or -")
+		ps.Add("productId", "is required: a product id of 1 to 128 letters, digits, _ or -")
 	}
 	switch in.Kind {
 	case KindVideo, KindLive, KindShowcase:
 	case "":
-		ps.add("kind", "is required: one of video, live, showcase")
+		ps.Add("kind", "is required: one of video, live, showcase")
 	default:
-		ps.add("kind", "must be one of video, live, showcase")
+		ps.Add("kind", "must be one of video, live, showcase")
 	}
 	if n := utf8.RuneCountInString(in.Caption); n > MaxCaptionRunes {
-		ps.add("caption", fmt.Sprintf("must be at most %d characters", MaxCaptionRunes))
+		ps.Add("caption", fmt.Sprintf("must be at most %d characters", MaxCaptionRunes))
 	} else if !utf8.ValidString(in.Caption) || strings.ContainsFunc(in.Caption, func(r rune) bool { return unicode.IsControl(r) && r != '\n' }) {
-		ps.add("caption", "must be text without control characters other than line breaks")
+		ps.Add("caption", "must be text without control characters other than line breaks")
 	}
 	switch {
 	case in.MediaURL == "" && (in.Kind == KindVideo || in.Kind == KindLive):
-		ps.add("mediaUrl", "is required for a video or live promotion")
+		ps.Add("mediaUrl", "is required for a video or live promotion")
 	case in.MediaURL != "":
 		validateURL(&ps, "mediaUrl", in.MediaURL)
 	}
 	if !commission.ValidRate(in.CommissionBps) {
-		ps.add("commissionBps", fmt.Sprintf("must be between %d and %d basis points (1%% to 50%%)", commission.MinRateBps, commission.MaxRateBps))
+		ps.Add("commissionBps", fmt.Sprintf("must be between %d and %d basis points (1%% to 50%%)", commission.MinRateBps, commission.MaxRateBps))
 	}
 	switch {
 	case in.StartsAt.Before(now.Add(-StartSkew)):
-		ps.add("startsAt", "must not be in the past")
+		ps.Add("startsAt", "must not be in the past")
 	case in.StartsAt.After(now.Add(MaxStartDelay)):
-		ps.add("startsAt", "must be within 90 days from now")
+		ps.Add("startsAt", "must be within 90 days from now")
 	}
 	switch {
 	case in.EndsAt.IsZero():
-		ps.add("endsAt", "is required")
+		ps.Add("endsAt", "is required")
 	case in.EndsAt.Sub(in.StartsAt) < MinWindow:
-		ps.add("endsAt", "must be at least 5 minutes after startsAt")
+		ps.Add("endsAt", "must be at least 5 minutes after startsAt")
 	case in.EndsAt.Sub(in.StartsAt) > MaxWindow:
-		ps.add("endsAt", "must be at most 366 days after startsAt")
+		ps.Add("endsAt", "must be at most 366 days after startsAt")
 	}
-	return ps.err()
+	return ps.Err()
 }
 
 // validateURL accepts an absolute https URL with a host, or a root-relative path on the
@@ -223,21 +223,21 @@ func (in NewPromotion) validate(now time.Time) error {
 // refused, because the URL ends up in pages.
 func validateURL(ps *problems, field, s string) {
 	if len(s) > MaxMediaURLLength {
-		ps.add(field, fmt.Sprintf("must be at most %d characters", MaxMediaURLLength))
+		ps.Add(field, fmt.Sprintf("must be at most %d characters", MaxMediaURLLength))
 		return
 	}
 	if strings.ContainsFunc(s, func(r rune) bool { return r <= ' ' || r == '\\' || r == 0x7f || r > unicode.MaxASCII }) {
-		ps.add(field, "must be a URL without spaces, backslashes or non-ASCII characters (percent-encode them)")
+		ps.Add(field, "must be a URL without spaces, backslashes or non-ASCII characters (percent-encode them)")
 		return
 	}
 	u, err := url.Parse(s)
 	switch {
 	case err != nil:
-		ps.add(field, "must be a valid URL")
+		ps.Add(field, "must be a valid URL")
 	case strings.HasPrefix(s, "/") && !strings.HasPrefix(s, "//") && len(s) > 1 && u.Scheme == "" && u.Host == "":
 	case u.Scheme == "https" && u.Host != "" && u.User == nil && u.Opaque == "":
 	default:
-		ps.add(field, "must be an https URL or a path such as /media/video.mp4")
+		ps.Add(field, "must be an https URL or a path such as /media/video.mp4")
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/etalase/etalase/infra/samtemplate"
 	"github.com/etalase/etalase/shared/platform/httpapi"
+	"github.com/etalase/etalase/shared/platform/pagecursor"
 	"github.com/etalase/etalase/shared/social/commission"
 	"github.com/etalase/etalase/shared/social/money"
 	"github.com/etalase/etalase/shared/social/snapshot"
@@ -107,13 +108,13 @@ func TestValidate(t *testing.T) {
 
 func TestCursorRoundTrip(t *testing.T) {
 	c := Cursor{CreatedAt: t0.Add(123 * time.Nanosecond), ID: "pr_aaaaaaaaaaaaaaaaaaaaaaaaaa"}
-	got, err := decodeCursor(encodeCursor(c))
+	got, err := pagecursor.Decode(pagecursor.Encode(c), ValidID)
 	if err != nil || got == nil || *got != c {
 		t.Fatalf("round trip = %v, %v", got, err)
 	}
-	for _, bad := range []string{"!!", "e30", strings.Repeat("a", 600), encodeCursor(Cursor{CreatedAt: t0, ID: "p_1"})} {
-		if _, err := decodeCursor(bad); err == nil {
-			t.Errorf("decodeCursor(%q) accepted", bad)
+	for _, bad := range []string{"!!", "e30", strings.Repeat("a", 600), pagecursor.Encode(Cursor{CreatedAt: t0, ID: "p_1"})} {
+		if _, err := pagecursor.Decode(bad, ValidID); err == nil {
+			t.Errorf("Decode(%q) accepted", bad)
 		}
 	}
 }
@@ -176,7 +177,7 @@ func TestHTTPErrors(t *testing.T) {
 		{ErrNotLive, 409, CodePromotionNotLive},
 		{ErrEnded, 409, CodePromotionEnded},
 		{ErrConflict, 409, CodeConflict},
-		{&ValidationError{Problems: []Problem{{"kind", "bad"}}}, 400, httpapi.CodeValidationFailed},
+		{&ValidationError{Problems: []Problem{{Field: "kind", Message: "bad"}}}, 400, httpapi.CodeValidationFailed},
 	}
 	for _, tt := range tests {
 		var he *httpapi.Error

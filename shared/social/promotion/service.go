@@ -2,13 +2,12 @@ package promotion
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/etalase/etalase/shared/contract"
+	"github.com/etalase/etalase/shared/platform/pagecursor"
 	"github.com/etalase/etalase/shared/social/commission"
 	"github.com/etalase/etalase/shared/social/snapshot"
 )
@@ -70,12 +69,7 @@ type Ledger interface {
 type Signer func(c contract.HandoffClaims, now time.Time) (string, error)
 
 // Cursor is a position in the feed or a creator's list: the last promotion returned.
-type Cursor struct {
-	// CreatedAt is the index's sort key.
-	CreatedAt time.Time
-	// ID breaks ties.
-	ID string
-}
+type Cursor = pagecursor.Position
 
 // View is a promotion with its product's snapshot.
 type View struct {
@@ -305,7 +299,7 @@ func (s *Service) ListByCreator(ctx context.Context, creatorID string, limit int
 	page := Page[CreatorView]{Items: views}
 	if more && len(ps) > 0 {
 		last := ps[len(ps)-1]
-		page.NextCursor = encodeCursor(Cursor{CreatedAt: last.CreatedAt, ID: last.ID})
+		page.NextCursor = pagecursor.Encode(Cursor{CreatedAt: last.CreatedAt, ID: last.ID})
 	}
 	return page, nil
 }
@@ -363,7 +357,7 @@ rounds:
 		}
 	}
 	if next != nil {
-		page.NextCursor = encodeCursor(*next)
+		page.NextCursor = pagecursor.Encode(*next)
 	}
 	return page, nil
 }
@@ -449,44 +443,11 @@ func pageArgs(limit int, cursor string) (int, *Cursor, error) {
 		limit = DefaultPageSize
 	}
 	if limit < 1 || limit > MaxPageSize {
-		ps.add("limit", fmt.Sprintf("must be between 1 and %d", MaxPageSize))
+		ps.Add("limit", fmt.Sprintf("must be between 1 and %d", MaxPageSize))
 	}
-	after, err := decodeCursor(cursor)
+	after, err := pagecursor.Decode(cursor, ValidID)
 	if err != nil {
-		ps.add("cursor", "is not a cursor this API returned")
+		ps.Add("cursor", "is not a cursor this API returned")
 	}
-	return limit, after, ps.err()
-}
-
-// cursorWire is the cursor's encoded form: a position only. The store always queries
-// the caller's own partition (or the feed's), so a cursor cannot reach others' data.
-type cursorWire struct {
-	CreatedAt time.Time `json:"c"`
-	ID        string    `json:"i"`
-}
-
-func encodeCursor(c Cursor) string {
-	b, _ := json.Marshal(cursorWire{CreatedAt: c.CreatedAt.UTC(), ID: c.ID})
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func decodeCursor(s string) (*Cursor, error) {
-	if s == "" {
-		return nil, nil
-	}
-	if len(s) > 512 {
-		return nil, errors.New("cursor too long")
-	}
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return nil, fmt.Errorf("cursor: %w", err)
-	}
-	var w cursorWire
-	if err := json.Unmarshal(b, &w); err != nil {
-		return nil, fmt.Errorf("cursor: %w", err)
-	}
-	if !ValidID(w.ID) || w.CreatedAt.IsZero() {
-		return nil, errors.New("cursor: bad position")
-	}
-	return &Cursor{CreatedAt: w.CreatedAt.UTC(), ID: w.ID}, nil
+	return limit, after, ps.Err()
 }
