@@ -70,17 +70,9 @@ func (h *Handler) RouteKeys() []string { return h.router.RouteKeys() }
 
 // buyer requires the buyer scope and passes the buyer's id on.
 func (h *Handler) buyer(serve func(ctx context.Context, req httpapi.Request, buyerID string) (httpapi.Response, error)) httpapi.HandlerFunc {
-	return func(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-		p, err := httpapi.RequireScope(req, ScopeBuyer)
-		if err != nil {
-			return httpapi.Response{}, err
-		}
-		resp, err := serve(ctx, req, p.Subject)
-		if err != nil {
-			return httpapi.Response{}, ToHTTPError(err)
-		}
-		return resp, nil
-	}
+	return httpapi.Scoped(ScopeBuyer, ToHTTPError, func(ctx context.Context, req httpapi.Request, caller httpapi.Principal) (httpapi.Response, error) {
+		return serve(ctx, req, caller.Subject)
+	})
 }
 
 // errNotOwner: the order belongs to another buyer. It answers exactly as a missing

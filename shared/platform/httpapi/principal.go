@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 	"slices"
 	"strings"
@@ -58,4 +59,29 @@ func RequireScope(req Request, scope string) (Principal, error) {
 		return Principal{}, NewError(http.StatusForbidden, CodeForbidden, "the token lacks the required scope")
 	}
 	return p, nil
+}
+
+// ScopedHandlerFunc handles a route for its caller: the principal on a route that
+// requires a scope, the zero Principal on a public one.
+type ScopedHandlerFunc func(ctx context.Context, req Request, caller Principal) (Response, error)
+
+// Scoped returns the HandlerFunc of one entry of a service's route table: it requires
+// scope (401/403 as RequireScope; nothing when scope is ""), runs serve, and maps
+// serve's error with mapErr, the service's error table (see MapError).
+func Scoped(scope string, mapErr func(error) error, serve ScopedHandlerFunc) HandlerFunc {
+	return func(ctx context.Context, req Request) (Response, error) {
+		var caller Principal
+		if scope != "" {
+			p, err := RequireScope(req, scope)
+			if err != nil {
+				return Response{}, err
+			}
+			caller = p
+		}
+		resp, err := serve(ctx, req, caller)
+		if err != nil {
+			return Response{}, mapErr(err)
+		}
+		return resp, nil
+	}
 }

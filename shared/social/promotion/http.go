@@ -60,7 +60,7 @@ type Handler struct {
 type route struct {
 	key   string
 	scope string
-	serve func(ctx context.Context, req httpapi.Request, caller httpapi.Principal) (httpapi.Response, error)
+	serve httpapi.ScopedHandlerFunc
 }
 
 // NewHandler returns the handler of every promotion route.
@@ -70,21 +70,7 @@ func NewHandler(svc *Service, log *slog.Logger) *Handler {
 		h.now = svc.now
 	}
 	for _, r := range h.routes() {
-		h.router.Route(r.key, func(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-			var caller httpapi.Principal
-			if r.scope != "" {
-				p, err := httpapi.RequireScope(req, r.scope)
-				if err != nil {
-					return httpapi.Response{}, err
-				}
-				caller = p
-			}
-			resp, err := r.serve(ctx, req, caller)
-			if err != nil {
-				return httpapi.Response{}, toHTTPError(err)
-			}
-			return resp, nil
-		})
+		h.router.Route(r.key, httpapi.Scoped(r.scope, toHTTPError, r.serve))
 	}
 	return h
 }
