@@ -89,6 +89,14 @@ type Options struct {
 	// HTTP callers get a 5xx and event sources retry, as when Lambda loses an
 	// execution environment. Zero never kills.
 	KillRate float64
+	// Endpoints, when set, gives a function its own DynamoDB and SQS endpoints
+	// (AWS_ENDPOINT_URL_DYNAMODB and AWS_ENDPOINT_URL_SQS of its processes) instead of
+	// DynamoDBEndpoint and SQSEndpoint; an empty answer keeps the emulator's. The
+	// benchmark puts a counting proxy in front of the emulators this way, one per
+	// function, so that every request is attributed to the function that sent it. The
+	// runner's own clients (provisioning, event sources) always talk to the emulators
+	// directly. Nil gives every function the emulators.
+	Endpoints func(functionID string) (dynamoDB, sqs string)
 }
 
 // Function is one running function.
@@ -547,13 +555,23 @@ func (r *Runner) startFunction(tpl *samtemplate.Template, f samtemplate.Resource
 	timeout := time.Duration(intProp(p["Timeout"], 3)) * time.Second
 	memory := intProp(p["MemorySize"], 128)
 	concurrency := intProp(p["ReservedConcurrentExecutions"], o.DefaultConcurrency)
+	dynamoURL, sqsURL := o.DynamoDBEndpoint, o.SQSEndpoint
+	if o.Endpoints != nil {
+		d, q := o.Endpoints(f.LogicalID)
+		if d != "" {
+			dynamoURL = d
+		}
+		if q != "" {
+			sqsURL = q
+		}
+	}
 	procEnv := []string{
 		"AWS_REGION=" + localaccount.Region,
 		"AWS_DEFAULT_REGION=" + localaccount.Region,
 		"AWS_ACCESS_KEY_ID=" + acct.AccessKeyID,
 		"AWS_SECRET_ACCESS_KEY=" + acct.SecretAccessKey,
-		"AWS_ENDPOINT_URL_DYNAMODB=" + o.DynamoDBEndpoint,
-		"AWS_ENDPOINT_URL_SQS=" + o.SQSEndpoint,
+		"AWS_ENDPOINT_URL_DYNAMODB=" + dynamoURL,
+		"AWS_ENDPOINT_URL_SQS=" + sqsURL,
 		"AWS_ENDPOINT_URL_SSM=" + r.SSMURL,
 	}
 	if o.Faults != "" {

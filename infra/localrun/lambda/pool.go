@@ -104,6 +104,13 @@ type Stats struct {
 	Throttles int
 	// Kills is the number of processes killed mid-invocation (Config.KillRate).
 	Kills int
+	// Reported is the number of invocations that have ended (each with its REPORT
+	// line), and BilledDuration, Duration and InitDuration are the sums of their REPORT
+	// figures: what Lambda would bill, for the benchmark's cost model.
+	Reported       int
+	BilledDuration time.Duration
+	Duration       time.Duration
+	InitDuration   time.Duration
 }
 
 // Result describes one invocation, with the figures of its REPORT line.
@@ -483,6 +490,12 @@ func (p *Pool) killTimer(pr *process, inv *invocation) *time.Timer {
 // finish computes the billed duration and writes the END and REPORT lines.
 func (p *Pool) finish(res *Result, status, errType string) {
 	res.BilledDuration = billed(res.Duration + res.InitDuration)
+	p.mu.Lock()
+	p.stats.Reported++
+	p.stats.BilledDuration += res.BilledDuration
+	p.stats.Duration += res.Duration
+	p.stats.InitDuration += res.InitDuration
+	p.mu.Unlock()
 	p.log.line("END RequestId: " + res.RequestID)
 	p.log.line(reportLine(*res, p.memoryMB, status, errType))
 }
