@@ -61,6 +61,11 @@ type Stage struct {
 func DefaultStages() []Stage {
 	return []Stage{
 		{Name: "cold start", Run: ColdStartStage},
+		// The requests and cost stages share a second, metered runner (Env.metered),
+		// started by the first and stopped after the last stage: last, so that its
+		// pollers do not disturb the stages that time things.
+		{Name: "requests", Run: RequestsStage},
+		{Name: "cost", Run: CostStage},
 	}
 }
 
@@ -122,6 +127,7 @@ type Env struct {
 	probeMu  sync.Mutex
 	probe    map[string]string
 	builds   builds
+	deferred []func() // Defer; guarded by mu
 }
 
 // Count returns full, or quick under -quick.
@@ -245,6 +251,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	defer runner.Close()
 	env.Runner = runner
+	defer env.runDeferred()
 	env.Progressf("%d functions running, HTTP API on %s", len(runner.Functions), runner.URL)
 
 	rep := &Report{Title: "etalase benchmark", Quick: o.Quick, Host: host}
