@@ -372,12 +372,13 @@ func (s *Service) Handoff(ctx context.Context, id string) (Handoff, error) {
 		return Handoff{}, ErrNotFound
 	}
 	now := s.now().UTC()
-	p, err := s.store.Get(ctx, id)
+	// The click first: its conditional update checks that the promotion exists and is
+	// live, and returns it (creator, product), so no read comes before it. A click is a
+	// viewer asking to buy from a live promotion; it counts even when the product then
+	// turns out unavailable (that answer is 409 product_unavailable).
+	p, err := s.store.CountClick(ctx, id, now)
 	if err != nil {
-		return Handoff{}, fmt.Errorf("handoff: %w", err)
-	}
-	if !p.LiveAt(now) {
-		return Handoff{}, fmt.Errorf("handoff %s is %s: %w", id, p.StateAt(now), ErrNotLive)
+		return Handoff{}, fmt.Errorf("handoff %s: %w", id, err)
 	}
 	snap, err := s.snapshots.Get(ctx, p.ProductID)
 	switch {
@@ -387,9 +388,6 @@ func (s *Service) Handoff(ctx context.Context, id string) (Handoff, error) {
 		return Handoff{}, fmt.Errorf("handoff: %w", err)
 	case !snap.Available():
 		return Handoff{}, fmt.Errorf("handoff %s: %w", id, ErrProductUnavailable)
-	}
-	if p, err = s.store.CountClick(ctx, id, now); err != nil {
-		return Handoff{}, fmt.Errorf("handoff: %w", err)
 	}
 	iat := now.Truncate(time.Second)
 	c := contract.HandoffClaims{

@@ -84,10 +84,12 @@ func key(productID string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{"productId": &types.AttributeValueMemberS{Value: productID}}
 }
 
-// Get implements Store.
+// Get implements Store. The read is eventually consistent (half a read unit): a
+// snapshot is itself a copy that follows commerce's catalog with a delay, and the
+// inbox's writes do not read through Get.
 func (s *DynamoStore) Get(ctx context.Context, productID string) (Snapshot, error) {
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: aws.String(s.table), Key: key(productID), ConsistentRead: aws.Bool(true),
+		TableName: aws.String(s.table), Key: key(productID),
 	})
 	if err != nil {
 		return Snapshot{}, fmt.Errorf("get snapshot: %w", err)
