@@ -23,8 +23,8 @@ import (
 // functionName tags every log line.
 const functionName = "commerce-cart"
 
-// initTimeout bounds the cold start's SSM read.
-const initTimeout = 5 * time.Second
+// secretsTimeout bounds the SSM read of social's public key.
+const secretsTimeout = 5 * time.Second
 
 // Config is the function's whole environment, read once at cold start.
 type Config struct {
@@ -60,26 +60,44 @@ func setup() (*cart.Handler, error) {
 	return setupFrom(cfg)
 }
 
-// setupFrom builds the handler from a loaded configuration: it reads social's public
-// key from SSM once, here, and fails the cold start if it is missing or not a key.
+// setupFrom builds the handler from a loaded configuration. Social's public key is
+// read from SSM only when a hand-off token is first redeemed (handoffVerifier): the
+// cart's other requests never need it.
 func setupFrom(cfg Config) (*cart.Handler, error) {
 	awsCfg, err := awsclient.New(cfg.Config)
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), initTimeout)
-	defer cancel()
-	values, err := secrets.Fetch(ctx, secrets.NewClient(cfg.For(awsCfg, awsclient.SSM)), cfg.HandoffPublicKeyParameter)
-	if err != nil {
-		return nil, fmt.Errorf("hand-off public key: %w", err)
-	}
-	pub, err := contract.ParseHandoffPublicKeyPEM([]byte(values[cfg.HandoffPublicKeyParameter]))
-	if err != nil {
-		return nil, err
-	}
+	keys := secrets.NewLazy(secrets.NewClient(cfg.For(awsCfg, awsclient.SSM)), secretsTimeout, cfg.HandoffPublicKeyParameter)
 	log := logging.New(os.Stdout, cfg.LogLevel, functionName)
 	db := dynamodb.NewFromConfig(cfg.For(awsCfg, awsclient.DynamoDB))
 	store := cart.NewDynamoStore(db, cfg.CartTable, cfg.CatalogTable)
-	verifier := contract.HandoffVerifier{PublicKey: pub}
-	return cart.NewHandler(cart.NewService(store, verifier), log), nil
+	return cart.NewHandler(cart.NewService(store, handoffVerifier(keys, cfg.HandoffPublicKeyParameter)), log), nil
+}
+
+// handoffVerifier verifies hand-off tokens with social's public key, read from the
+// parameter when a token first needs it and kept. If the key cannot be read or parsed,
+// Verify fails with an error that is not a token problem, which the cart answers with
+// a 500 (and the next token tries again).
+func handoffVerifier(keys *secrets.Lazy, parameter string) cart.Verifier {
+	return lazyVerifier{get: secrets.Derive(keys, func(v map[string]string) (contract.HandoffVerifier, error) {
+		pub, err := contract.ParseHandoffPublicKeyPEM([]byte(v[parameter]))
+		if err != nil {
+			return contract.HandoffVerifier{}, err
+		}
+		return contract.HandoffVerifier{PublicKey: pub}, nil
+	})}
+}
+
+type lazyVerifier struct {
+	get func(context.Context) (contract.HandoffVerifier, error)
+}
+
+// Verify waits for the key at most secretsTimeout (Verify has no context).
+func (v lazyVerifier) Verify(token string) (contract.HandoffClaims, error) {
+	verifier, err := v.get(context.Background())
+	if err != nil {
+		return contract.HandoffClaims{}, fmt.Errorf("read social's public key: %w", err)
+	}
+	return verifier.Verify(token)
 }

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"time"
@@ -23,6 +24,7 @@ import (
 	"github.com/etalase/etalase/shared/commerce/payment/xendit"
 	"github.com/etalase/etalase/shared/platform/awsclient"
 	"github.com/etalase/etalase/shared/platform/envconfig"
+	"github.com/etalase/etalase/shared/platform/httpapi"
 	"github.com/etalase/etalase/shared/platform/idempotency"
 	"github.com/etalase/etalase/shared/platform/logging"
 	"github.com/etalase/etalase/shared/platform/secrets"
@@ -31,8 +33,8 @@ import (
 // functionName tags every log line.
 const functionName = "commerce-checkout"
 
-// initTimeout bounds the cold start's SSM read.
-const initTimeout = 5 * time.Second
+// secretsTimeout bounds the SSM read of the providers' keys.
+const secretsTimeout = 5 * time.Second
 
 // providerTimeout bounds one call to a payment provider, well inside the function's
 // timeout, so that a provider outage still leaves time to answer 201.
@@ -75,7 +77,7 @@ func main() {
 }
 
 // setup reads the configuration and builds the handler.
-func setup() (*checkout.Handler, error) {
+func setup() (*handler, error) {
 	var cfg Config
 	if err := envconfig.Load(&cfg); err != nil {
 		return nil, err
@@ -83,9 +85,13 @@ func setup() (*checkout.Handler, error) {
 	return setupFrom(cfg)
 }
 
-// setupFrom builds the handler from a loaded configuration: it reads the providers'
-// keys from SSM once, here, and fails the cold start if one is missing.
-func setupFrom(cfg Config) (*checkout.Handler, error) {
+// standIn replaces a provider key while the configuration is checked at cold start.
+const standIn = "stand-in key"
+
+// setupFrom builds the handler from a loaded configuration. The providers' keys are
+// read from SSM, in one request, in the background from here on, while the function
+// starts; every request needs them, so the first one waits for them (handler).
+func setupFrom(cfg Config) (*handler, error) {
 	if cfg.PaymentWindowSeconds < 1 {
 		return nil, errors.New("PAYMENT_WINDOW_SECONDS must be positive")
 	}
@@ -93,21 +99,9 @@ func setupFrom(cfg Config) (*checkout.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), initTimeout)
-	defer cancel()
-	keys, err := secrets.Fetch(ctx, secrets.NewClient(cfg.For(awsCfg, awsclient.SSM)), cfg.MidtransServerKeyParameter, cfg.XenditSecretKeyParameter)
-	if err != nil {
-		return nil, fmt.Errorf("payment provider keys: %w", err)
-	}
-	httpClient := &http.Client{Timeout: providerTimeout}
-	mt, err := midtrans.New(midtrans.Config{ServerKey: keys[cfg.MidtransServerKeyParameter], SnapBaseURL: cfg.MidtransSnapBaseURL, HTTPClient: httpClient})
-	if err != nil {
-		return nil, err
-	}
-	xd, err := xendit.New(xendit.Config{SecretKey: keys[cfg.XenditSecretKeyParameter], BaseURL: cfg.XenditBaseURL, HTTPClient: httpClient})
-	if err != nil {
-		return nil, err
-	}
+	keys := secrets.NewLazy(secrets.NewClient(cfg.For(awsCfg, awsclient.SSM)), secretsTimeout,
+		cfg.MidtransServerKeyParameter, cfg.XenditSecretKeyParameter)
+	keys.Prefetch()
 	log := logging.New(os.Stdout, cfg.LogLevel, functionName)
 	db := dynamodb.NewFromConfig(cfg.For(awsCfg, awsclient.DynamoDB))
 	store := orders.NewStore(db, orders.Tables{
@@ -118,11 +112,46 @@ func setupFrom(cfg Config) (*checkout.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	providers := map[string]payment.SessionCreator{order.ProviderMidtrans: mt, order.ProviderXendit: xd}
-	svc, err := checkout.NewService(store, providers, time.Duration(cfg.PaymentWindowSeconds)*time.Second, log,
-		checkout.WithStorefront(cfg.StorefrontURL))
-	if err != nil {
+	idem := idempotency.NewMiddleware(keeper, log)
+	httpClient := &http.Client{Timeout: providerTimeout}
+	newHandler := func(keys map[string]string) (*checkout.Handler, error) {
+		mt, err := midtrans.New(midtrans.Config{ServerKey: keys[cfg.MidtransServerKeyParameter], SnapBaseURL: cfg.MidtransSnapBaseURL, HTTPClient: httpClient})
+		if err != nil {
+			return nil, err
+		}
+		xd, err := xendit.New(xendit.Config{SecretKey: keys[cfg.XenditSecretKeyParameter], BaseURL: cfg.XenditBaseURL, HTTPClient: httpClient})
+		if err != nil {
+			return nil, err
+		}
+		providers := map[string]payment.SessionCreator{order.ProviderMidtrans: mt, order.ProviderXendit: xd}
+		svc, err := checkout.NewService(store, providers, time.Duration(cfg.PaymentWindowSeconds)*time.Second, log,
+			checkout.WithStorefront(cfg.StorefrontURL))
+		if err != nil {
+			return nil, err
+		}
+		return checkout.NewHandler(svc, idem, log), nil
+	}
+	// The rest of the configuration (the providers' URLs) is checked now, with stand-in
+	// keys, so that a wrong one still fails the cold start.
+	if _, err := newHandler(map[string]string{cfg.MidtransServerKeyParameter: standIn, cfg.XenditSecretKeyParameter: standIn}); err != nil {
 		return nil, err
 	}
-	return checkout.NewHandler(svc, idempotency.NewMiddleware(keeper, log), log), nil
+	return &handler{build: secrets.Derive(keys, newHandler), log: log}, nil
+}
+
+// handler is the Lambda handler: the checkout handler, built when the providers' keys
+// are here. Without them a request is answered 500 before anything is read or written
+// (no order is placed that could not be paid), and the next one reads them again.
+type handler struct {
+	build func(context.Context) (*checkout.Handler, error)
+	log   *slog.Logger
+}
+
+// Handle serves one request.
+func (h *handler) Handle(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
+	inner, err := h.build(ctx)
+	if err != nil {
+		return httpapi.ErrorResponse(ctx, h.log.With("routeKey", req.RouteKey), fmt.Errorf("payment provider keys: %w", err)), nil
+	}
+	return inner.Handle(ctx, req)
 }

@@ -2,23 +2,29 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/etalase/etalase/shared/platform/envconfig"
+	"github.com/etalase/etalase/shared/platform/httpapi"
 )
 
 // fakeSSM serves GetParameters (AWS JSON 1.1) from a map, as SSM answers it.
-func fakeSSM(t *testing.T, params map[string]string) (*httptest.Server, *[]string) {
+// It may be asked from background reads: asked returns what it was asked so far.
+func fakeSSM(t *testing.T, params map[string]string) (*httptest.Server, func() []string) {
 	t.Helper()
-	var asked []string
+	var mu sync.Mutex
+	var names []string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("X-Amz-Target") != "AmazonSSM.GetParameters" {
 			http.Error(w, "unexpected "+r.Header.Get("X-Amz-Target"), http.StatusBadRequest)
@@ -30,7 +36,9 @@ func fakeSSM(t *testing.T, params map[string]string) (*httptest.Server, *[]strin
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		asked = append(asked, in.Names...)
+		mu.Lock()
+		names = append(names, in.Names...)
+		mu.Unlock()
 		out := struct {
 			Parameters        []map[string]any
 			InvalidParameters []string
@@ -46,7 +54,11 @@ func fakeSSM(t *testing.T, params map[string]string) (*httptest.Server, *[]strin
 		_ = json.NewEncoder(w).Encode(out)
 	}))
 	t.Cleanup(srv.Close)
-	return srv, &asked
+	return srv, func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(names)
+	}
 }
 
 const (
@@ -74,16 +86,43 @@ func TestConfigAndSetup(t *testing.T) {
 	if err != nil {
 		t.Fatalf("setup with a full config: %v", err)
 	}
-	if !slices.Equal(h.RouteKeys(), []string{"POST /commerce/v1/checkout", "POST /commerce/v1/orders/{orderId}/payment"}) {
-		t.Errorf("routes %v", h.RouteKeys())
+	inner, err := h.build(context.Background())
+	if err != nil {
+		t.Fatalf("the checkout handler, once the keys are read: %v", err)
 	}
-	if !slices.Equal(*asked, []string{midtransParam, xenditParam}) {
-		t.Errorf("SSM was asked for %v, want exactly the two provider keys", *asked)
+	if !slices.Equal(inner.RouteKeys(), []string{"POST /commerce/v1/checkout", "POST /commerce/v1/orders/{orderId}/payment"}) {
+		t.Errorf("routes %v", inner.RouteKeys())
 	}
+	if _, err := h.build(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(asked(), []string{midtransParam, xenditParam}) {
+		t.Errorf("SSM was asked for %v, want exactly the two provider keys, once", asked())
+	}
+
+	// A missing key no longer fails the cold start: each request is answered 500, before
+	// anything is read or written, until the key can be read.
 	missing := cfg
 	missing.XenditSecretKeyParameter = "/nowhere"
-	if _, err := setupFrom(missing); err == nil || !strings.Contains(err.Error(), "/nowhere") {
+	h, err = setupFrom(missing)
+	if err != nil {
+		t.Fatalf("setup with a missing key: %v", err)
+	}
+	if _, err := h.build(context.Background()); err == nil || !strings.Contains(err.Error(), "/nowhere") {
 		t.Errorf("a missing key parameter: err = %v, want it named", err)
+	}
+	h.log = slog.New(slog.DiscardHandler)
+	for _, route := range []string{"POST /commerce/v1/checkout", "POST /commerce/v1/orders/{orderId}/payment"} {
+		resp, err := h.Handle(context.Background(), httpapi.Request{RouteKey: route, Body: `{}`})
+		if err != nil || resp.StatusCode != 500 {
+			t.Errorf("%s without keys: %d, %v; want 500", route, resp.StatusCode, err)
+		}
+	}
+	// The rest of the configuration is still checked at cold start.
+	badURL := cfg
+	badURL.MidtransSnapBaseURL = "ftp://example.com"
+	if _, err := setupFrom(badURL); err == nil {
+		t.Error("a provider URL that is not http(s) was accepted")
 	}
 	zero := cfg
 	zero.PaymentWindowSeconds = 0

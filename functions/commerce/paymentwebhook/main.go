@@ -7,6 +7,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 	"github.com/etalase/etalase/shared/commerce/webhook"
 	"github.com/etalase/etalase/shared/platform/awsclient"
 	"github.com/etalase/etalase/shared/platform/envconfig"
+	"github.com/etalase/etalase/shared/platform/httpapi"
 	"github.com/etalase/etalase/shared/platform/logging"
 	"github.com/etalase/etalase/shared/platform/secrets"
 )
@@ -28,8 +30,8 @@ import (
 // functionName tags every log line.
 const functionName = "commerce-paymentwebhook"
 
-// initTimeout bounds the cold start's SSM read.
-const initTimeout = 5 * time.Second
+// secretsTimeout bounds the SSM read of the providers' secrets.
+const secretsTimeout = 5 * time.Second
 
 // Config is the function's whole environment, read once at cold start.
 type Config struct {
@@ -61,7 +63,7 @@ func main() {
 }
 
 // setup reads the configuration and builds the handler.
-func setup() (*webhook.Handler, error) {
+func setup() (*handler, error) {
 	var cfg Config
 	if err := envconfig.Load(&cfg); err != nil {
 		return nil, err
@@ -69,38 +71,55 @@ func setup() (*webhook.Handler, error) {
 	return setupFrom(cfg)
 }
 
-// setupFrom builds the handler from a loaded configuration: it reads both providers'
-// secrets from SSM once, here, in one request, and fails the cold start without them.
-func setupFrom(cfg Config) (*webhook.Handler, error) {
+// setupFrom builds the handler from a loaded configuration. Both providers' secrets
+// are read from SSM, in one request, in the background from here on, while the function
+// starts; every notification needs them, so the first one waits for them (handler).
+func setupFrom(cfg Config) (*handler, error) {
 	awsCfg, err := awsclient.New(cfg.Config)
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), initTimeout)
-	defer cancel()
-	values, err := secrets.Fetch(ctx, secrets.NewClient(cfg.For(awsCfg, awsclient.SSM)),
+	keys := secrets.NewLazy(secrets.NewClient(cfg.For(awsCfg, awsclient.SSM)), secretsTimeout,
 		cfg.MidtransServerKeyParameter, cfg.XenditCallbackTokenParameter)
-	if err != nil {
-		return nil, fmt.Errorf("payment secrets: %w", err)
-	}
-	mt, err := midtrans.New(midtrans.Config{ServerKey: values[cfg.MidtransServerKeyParameter]})
-	if err != nil {
-		return nil, err
-	}
-	xd, err := xendit.New(xendit.Config{CallbackToken: values[cfg.XenditCallbackTokenParameter]})
-	if err != nil {
-		return nil, err
-	}
+	keys.Prefetch()
 	log := logging.New(os.Stdout, cfg.LogLevel, functionName)
 	db := dynamodb.NewFromConfig(cfg.For(awsCfg, awsclient.DynamoDB))
 	q := sqs.NewFromConfig(cfg.For(awsCfg, awsclient.SQS))
-	return webhook.NewHandler(webhook.Config{
-		Midtrans: mt,
-		Xendit:   xd,
-		Orders:   webhook.NewDynamoOrders(db, cfg.OrdersTable),
-		Events:   paymentevents.NewStore(db, cfg.PaymentEventsTable),
-		Queue:    paymentevents.NewQueue(q, cfg.PaymentEventsQueueURL),
-		Ledger:   ledger.NewDynamoStore(db, cfg.LedgerTable, cfg.OrdersTable),
-		Log:      log,
+	build := secrets.Derive(keys, func(values map[string]string) (*webhook.Handler, error) {
+		mt, err := midtrans.New(midtrans.Config{ServerKey: values[cfg.MidtransServerKeyParameter]})
+		if err != nil {
+			return nil, err
+		}
+		xd, err := xendit.New(xendit.Config{CallbackToken: values[cfg.XenditCallbackTokenParameter]})
+		if err != nil {
+			return nil, err
+		}
+		return webhook.NewHandler(webhook.Config{
+			Midtrans: mt,
+			Xendit:   xd,
+			Orders:   webhook.NewDynamoOrders(db, cfg.OrdersTable),
+			Events:   paymentevents.NewStore(db, cfg.PaymentEventsTable),
+			Queue:    paymentevents.NewQueue(q, cfg.PaymentEventsQueueURL),
+			Ledger:   ledger.NewDynamoStore(db, cfg.LedgerTable, cfg.OrdersTable),
+			Log:      log,
+		})
 	})
+	return &handler{build: build, log: log}, nil
+}
+
+// handler is the Lambda handler: the webhook handler, built when the providers'
+// secrets are here. Without them a notification is answered 500 before anything is
+// read or stored (the provider retries), and the next one reads them again.
+type handler struct {
+	build func(context.Context) (*webhook.Handler, error)
+	log   *slog.Logger
+}
+
+// Handle serves one notification.
+func (h *handler) Handle(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
+	inner, err := h.build(ctx)
+	if err != nil {
+		return httpapi.ErrorResponse(ctx, h.log.With("routeKey", req.RouteKey), fmt.Errorf("payment secrets: %w", err)), nil
+	}
+	return inner.Handle(ctx, req)
 }

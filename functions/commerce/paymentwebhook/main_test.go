@@ -2,29 +2,33 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/etalase/etalase/shared/platform/envconfig"
+	"github.com/etalase/etalase/shared/platform/httpapi"
 )
 
 // fakeSSM serves GetParameters (AWS JSON 1.1) from a map, as SSM answers it, and
 // counts the calls.
-func fakeSSM(t *testing.T, params map[string]string) (*httptest.Server, *int) {
+func fakeSSM(t *testing.T, params map[string]string) (*httptest.Server, *atomic.Int32) {
 	t.Helper()
-	calls := 0
+	var calls atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("X-Amz-Target") != "AmazonSSM.GetParameters" {
 			http.Error(w, "unexpected "+r.Header.Get("X-Amz-Target"), http.StatusBadRequest)
 			return
 		}
-		calls++
+		calls.Add(1)
 		body, _ := io.ReadAll(r.Body)
 		var in struct{ Names []string }
 		if err := json.Unmarshal(body, &in); err != nil {
@@ -74,13 +78,34 @@ func TestConfigAndSetup(t *testing.T) {
 	if err != nil {
 		t.Fatalf("setup with a full config: %v", err)
 	}
-	if keys := h.RouteKeys(); len(keys) != 2 || *calls != 1 {
-		t.Errorf("routes %v, SSM calls %d (want both secrets in one call)", keys, *calls)
+	inner, err := h.build(context.Background())
+	if err != nil {
+		t.Fatalf("the webhook handler, once the secrets are read: %v", err)
 	}
+	if keys := inner.RouteKeys(); len(keys) != 2 || calls.Load() != 1 {
+		t.Errorf("routes %v, SSM calls %d (want both secrets in one call)", keys, calls.Load())
+	}
+	if _, err := h.build(context.Background()); err != nil || calls.Load() != 1 {
+		t.Errorf("second build: %v, SSM calls %d (want the secrets kept)", err, calls.Load())
+	}
+
+	// A missing secret no longer fails the cold start: each notification is answered
+	// 500, before anything is read or stored, until the secret can be read.
 	missing := cfg
 	missing.XenditCallbackTokenParameter = "/nowhere"
-	if _, err := setupFrom(missing); err == nil || !strings.Contains(err.Error(), "/nowhere") {
+	h, err = setupFrom(missing)
+	if err != nil {
+		t.Fatalf("setup with a missing secret: %v", err)
+	}
+	if _, err := h.build(context.Background()); err == nil || !strings.Contains(err.Error(), "/nowhere") {
 		t.Errorf("a missing secret: err = %v, want it named", err)
+	}
+	h.log = slog.New(slog.DiscardHandler)
+	for _, route := range []string{"POST /commerce/v1/webhooks/midtrans", "POST /commerce/v1/webhooks/xendit"} {
+		resp, err := h.Handle(context.Background(), httpapi.Request{RouteKey: route, Body: `{}`})
+		if err != nil || resp.StatusCode != 500 {
+			t.Errorf("%s without secrets: %d, %v; want 500", route, resp.StatusCode, err)
+		}
 	}
 	if err := envconfig.LoadFrom(func(string) (string, bool) { return "", false }, &cfg); err == nil ||
 		!strings.Contains(err.Error(), "PAYMENT_EVENTS_QUEUE_URL") || !strings.Contains(err.Error(), "MIDTRANS_SERVER_KEY_PARAMETER") {

@@ -2,17 +2,27 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/ed25519"
 	"encoding/json"
+	"log/slog"
 	"os"
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/etalase/etalase/infra/localaccount"
 	"github.com/etalase/etalase/infra/localrun/ssm"
 	"github.com/etalase/etalase/shared/contract"
 	"github.com/etalase/etalase/shared/platform/envconfig"
+	"github.com/etalase/etalase/shared/platform/httpapi"
+	"github.com/etalase/etalase/shared/platform/secrets"
+	"github.com/etalase/etalase/shared/social/promotion"
 )
 
 func keyPEM(t *testing.T) []byte {
@@ -44,21 +54,17 @@ func TestConfig(t *testing.T) {
 	if cfg != want {
 		t.Errorf("cfg = %+v", cfg)
 	}
-	if _, err := setupFrom(cfg, keyPEM(t)); err != nil {
-		t.Errorf("setup with a full config: %v", err)
-	}
-	if _, err := setupFrom(cfg, []byte("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n")); err == nil {
-		t.Error("setup accepted a key that is not a private key")
-	}
 	err := envconfig.LoadFrom(func(string) (string, bool) { return "", false }, &cfg)
 	if err == nil || !strings.Contains(err.Error(), "HANDOFF_PRIVATE_KEY_PARAMETER") {
 		t.Errorf("missing variables: err = %v", err)
 	}
 }
 
-// At cold start the function reads its signing key from SSM (here the local emulator,
-// with the social account's credentials), by the parameter name in its environment.
-func TestSetupReadsTheKeyFromSSM(t *testing.T) {
+// The function reads its signing key from SSM (here the local emulator, with the social
+// account's credentials), by the parameter name in its environment, when the first
+// hand-off needs it. Without a readable key, a hand-off
+// is answered 500 before its click is counted, and the next one tries again.
+func TestSigningKeyFromSSM(t *testing.T) {
 	srv := ssm.New()
 	url, err := srv.Listen("127.0.0.1:0")
 	if err != nil {
@@ -66,7 +72,11 @@ func TestSetupReadsTheKeyFromSSM(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = srv.Close() })
 	const name = "/etalase/social/handoff-private-key"
-	if _, err := srv.Put(localaccount.Social, name, string(keyPEM(t)), ssm.TypeSecureString); err != nil {
+	pemKey := keyPEM(t)
+	if _, err := srv.Put(localaccount.Social, name, string(pemKey), ssm.TypeSecureString); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.Put(localaccount.Social, "/public", "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n", ssm.TypeString); err != nil {
 		t.Fatal(err)
 	}
 	for k, v := range map[string]string{
@@ -76,13 +86,56 @@ func TestSetupReadsTheKeyFromSSM(t *testing.T) {
 	} {
 		t.Setenv(k, v)
 	}
-	if _, err := setup(); err != nil {
+	h, err := setup()
+	if err != nil {
 		t.Fatalf("setup: %v", err)
 	}
-	// The commerce account's credentials see no social parameter.
-	t.Setenv("AWS_ACCESS_KEY_ID", localaccount.Commerce.AccessKeyID)
-	if _, err := setup(); err == nil || !strings.Contains(err.Error(), name) {
-		t.Errorf("setup with commerce credentials: err = %v, want the parameter not found", err)
+	if err := h.signerReady(context.Background()); err != nil {
+		t.Fatalf("signing key: %v", err)
+	}
+
+	signer := func(creds localaccount.Account, param string) (promotion.Signer, func(context.Context) error) {
+		cfg := aws.Config{Region: localaccount.Region, BaseEndpoint: aws.String(url),
+			Credentials: credentials.NewStaticCredentialsProvider(creds.AccessKeyID, creds.SecretAccessKey, "")}
+		return handoffSigner(secrets.NewLazy(secrets.NewClient(cfg), time.Second, param), param)
+	}
+	sign, ready := signer(localaccount.Social, name)
+	if err := ready(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	claims := contract.HandoffClaims{PromotionID: "pr_abc", CreatorID: "creator-1", ProductID: "p_rocsknolsez4jj42y44l7ga3ou",
+		DisplayedPrice: contract.Price{Amount: 85000, Currency: "IDR"}}
+	claims.ExpiresAt = jwt.NewNumericDate(time.Now().Add(5 * time.Minute))
+	token, err := sign(claims, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	priv, err := contract.ParseHandoffPrivateKeyPEM(pemKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := (contract.HandoffVerifier{PublicKey: priv.Public().(ed25519.PublicKey)}).Verify(token); err != nil {
+		t.Errorf("the token does not verify with the key's public half: %v", err)
+	}
+
+	// The commerce account's credentials see no social parameter; a public key is no
+	// signing key.
+	for _, c := range []struct {
+		creds localaccount.Account
+		param string
+	}{{localaccount.Commerce, name}, {localaccount.Social, "/public"}} {
+		sign, ready := signer(c.creds, c.param)
+		if err := ready(context.Background()); err == nil {
+			t.Errorf("%s: ready without a signing key", c.param)
+		}
+		if _, err := sign(claims, time.Now()); err == nil || (c.param == name && !strings.Contains(err.Error(), name)) {
+			t.Errorf("%s: sign err = %v, want a failure naming the parameter", c.param, err)
+		}
+		h := &handler{signerReady: ready, log: slog.New(slog.DiscardHandler)}
+		resp, err := h.Handle(context.Background(), httpapi.Request{RouteKey: promotion.RouteHandoff})
+		if err != nil || resp.StatusCode != 500 {
+			t.Errorf("%s: hand-off = %d, %v; want 500", c.param, resp.StatusCode, err)
+		}
 	}
 }
 
