@@ -4,8 +4,9 @@ import (
 	"crypto/rand"
 	"encoding/base32"
 	"fmt"
-	"regexp"
 	"time"
+
+	"github.com/etalase/etalase/shared/platform/ident"
 )
 
 // Event types of sales attributed to a promotion. Commerce emits them through its
@@ -70,11 +71,6 @@ type SaleReversed struct {
 // orderRefEncoding is lower-case RFC 4648 base32 without padding.
 var orderRefEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
 
-// orderRefPattern is the shape NewOrderRef produces and the sale schemas require.
-// The length is checked apart from the pattern: a counted repetition such as {26}
-// is expanded when the pattern compiles, at package init, on every cold start.
-var orderRefPattern = regexp.MustCompile(`^or_[a-z2-7]+$`)
-
 // NewOrderRef returns a fresh opaque order reference: "or_" and 128 random bits. Commerce
 // mints one per order, stores it on the order, and puts only it in sale events. Being
 // random, not derived from the order id, it reveals nothing about the order.
@@ -87,4 +83,4 @@ func NewOrderRef() (string, error) {
 }
 
 // ValidOrderRef reports whether s has the shape of an order reference.
-func ValidOrderRef(s string) bool { return len(s) == 3+26 && orderRefPattern.MatchString(s) }
+func ValidOrderRef(s string) bool { return len(s) == 3+26 && ident.Base32(s, "or_") }

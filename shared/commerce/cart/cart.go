@@ -5,12 +5,12 @@ import (
 	"encoding/base32"
 	"fmt"
 	"maps"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/etalase/etalase/shared/commerce/money"
+	"github.com/etalase/etalase/shared/platform/ident"
 )
 
 // Limits of a cart.
@@ -79,10 +79,6 @@ func (o Owner) String() string {
 // guestIDEncoding is lower-case RFC 4648 base32 without padding, as product ids.
 var guestIDEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
 
-// The length is checked apart from the pattern: a counted repetition such as {26}
-// is expanded when the pattern compiles, at package init, on every cold start.
-var guestIDPattern = regexp.MustCompile(`^g_[a-z2-7]+$`)
-
 // NewGuestID returns a fresh guest cart id: "g_" and 160 random bits from crypto/rand.
 // Holding the id is what gives access to the cart, so it must be unguessable.
 func NewGuestID() (string, error) {
@@ -95,7 +91,7 @@ func NewGuestID() (string, error) {
 
 // ValidGuestID reports whether id has the shape of a guest cart id. Ids of any other
 // shape cannot exist, so they are "not found" without a read.
-func ValidGuestID(id string) bool { return len(id) == 2+32 && guestIDPattern.MatchString(id) }
+func ValidGuestID(id string) bool { return len(id) == 2+32 && ident.Base32(id, "g_") }
 
 // Attribution is the promotion a line came from, taken from a verified hand-off token.
 // Checkout copies it into the order; a paid order's attributed lines become sale events

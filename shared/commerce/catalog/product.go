@@ -5,13 +5,13 @@ import (
 	"encoding/base32"
 	"fmt"
 	"net/url"
-	"regexp"
 	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/etalase/etalase/shared/commerce/money"
+	"github.com/etalase/etalase/shared/platform/ident"
 )
 
 // Limits of product fields.
@@ -250,10 +250,6 @@ func validateStock(ps *problems, field string, n int64) {
 // ambiguous case, 26 characters for 128 bits.
 var productIDEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
 
-// The length is checked apart from the pattern: a counted repetition such as {26}
-// is expanded when the pattern compiles, at package init, on every cold start.
-var productIDPattern = regexp.MustCompile(`^p_[a-z2-7]+$`)
-
 // NewProductID returns a fresh random product id.
 func NewProductID() (string, error) {
 	var b [16]byte
@@ -265,4 +261,4 @@ func NewProductID() (string, error) {
 
 // ValidProductID reports whether id has the shape of a product id. Ids of any other
 // shape cannot exist, so they are "not found" without a read.
-func ValidProductID(id string) bool { return len(id) == 2+26 && productIDPattern.MatchString(id) }
+func ValidProductID(id string) bool { return len(id) == 2+26 && ident.Base32(id, "p_") }

@@ -7,10 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
 	"strings"
 
 	"github.com/etalase/etalase/shared/platform/httpapi"
+	"github.com/etalase/etalase/shared/platform/ident"
 )
 
 // RouteAuditLedger is the auditor's route key; the function that serves it declares
@@ -43,12 +43,6 @@ type AuditHandler struct {
 
 // NewAuditHandler returns the handler over reader (a *DynamoStore).
 func NewAuditHandler(reader Reader) *AuditHandler { return &AuditHandler{reader: reader} }
-
-// orderIDPattern accepts any id the ledger could hold without a read: order ids
-// ("o_" + base32) and other opaque ids of letters, digits, '_' and '-'.
-// The length is checked apart from the pattern: a counted repetition such as {26}
-// is expanded when the pattern compiles, at package init, on every cold start.
-var orderIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 
 // Transport models.
 
@@ -93,8 +87,10 @@ func (h *AuditHandler) ServeLedger(ctx context.Context, req httpapi.Request) (ht
 	if _, err := httpapi.RequireScope(req, ScopeAuditor); err != nil {
 		return httpapi.Response{}, err
 	}
+	// Any id the ledger could hold is looked up: order ids ("o_" + base32) and other
+	// opaque ids of letters, digits, '_' and '-'.
 	id := req.PathParameters["orderId"]
-	if len(id) > 128 || !orderIDPattern.MatchString(id) {
+	if len(id) > 128 || !ident.Token(id) {
 		return httpapi.Response{}, notFound()
 	}
 	head, err := h.reader.Head(ctx, id)

@@ -7,13 +7,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/etalase/etalase/shared/platform/ident"
 )
 
-// Entry types etalase writes. Other types are allowed (TypePattern); these are the
+// Entry types etalase writes. Other types are allowed (ValidType); these are the
 // ones the order lifecycle uses.
 const (
 	// TypeOrderCreated: the checkout placed the order (seq 1, in the checkout's transaction).
@@ -30,8 +31,9 @@ const (
 	TypeNotificationRejected = "notification_rejected"
 )
 
-// TypePattern is the shape of an entry type, which is also at most 64 bytes long.
-var TypePattern = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+// ValidType reports whether typ has the shape of an entry type: at most 64 bytes, a
+// lower-case letter then lower-case letters, digits and '_' (^[a-z][a-z0-9_]*$).
+func ValidType(typ string) bool { return len(typ) <= 64 && ident.Snake(typ) }
 
 // TimeLayout is the entry time's format: fixed-width UTC with nanoseconds. Entries
 // carry it as a string, which the canonical bytes contain verbatim.
@@ -90,7 +92,7 @@ func Next(head Head, orderID, typ string, at time.Time, data any) (Entry, error)
 	if orderID == "" || len(orderID) > 256 {
 		return Entry{}, fmt.Errorf("%w: order id %q", ErrInvalidEntry, orderID)
 	}
-	if len(typ) > 64 || !TypePattern.MatchString(typ) {
+	if !ValidType(typ) {
 		return Entry{}, fmt.Errorf("%w: type %q", ErrInvalidEntry, typ)
 	}
 	if head.Seq < 0 || head.Seq > 0 && !validHash(head.Hash) {

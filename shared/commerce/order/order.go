@@ -5,10 +5,10 @@ import (
 	"encoding/base32"
 	"errors"
 	"fmt"
-	"regexp"
 	"time"
 
 	"github.com/etalase/etalase/shared/commerce/money"
+	"github.com/etalase/etalase/shared/platform/ident"
 )
 
 // Order is a buyer's order: what was bought at what price, and where its payment stands.
@@ -185,10 +185,6 @@ func (o Order) Apply(d Decision, at time.Time) Order {
 // within the characters Midtrans allows in order_id.
 var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
 
-// The length is checked apart from the pattern: a counted repetition such as {26}
-// is expanded when the pattern compiles, at package init, on every cold start.
-var idPattern = regexp.MustCompile(`^o_[a-z2-7]+$`)
-
 // NewID returns a fresh random order id.
 func NewID() (string, error) {
 	var b [16]byte
@@ -200,4 +196,4 @@ func NewID() (string, error) {
 
 // ValidID reports whether id has the shape of an order id; other ids cannot exist and
 // are "not found" without a read.
-func ValidID(id string) bool { return len(id) == 2+26 && idPattern.MatchString(id) }
+func ValidID(id string) bool { return len(id) == 2+26 && ident.Base32(id, "o_") }

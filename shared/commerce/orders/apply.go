@@ -17,7 +17,7 @@ import (
 
 // LedgerEvent is the audit ledger entry a decision writes with the order's change.
 type LedgerEvent struct {
-	// Type is the entry type (ledger.TypePattern). Empty means ledger.TypeStatusChanged
+	// Type is the entry type (ledger.ValidType). Empty means ledger.TypeStatusChanged
 	// for a change of status and ledger.TypeNotificationRecorded for RecordOnly.
 	Type string
 	// Data is the entry's details: JSON-encodable, integers only (see package ledger).

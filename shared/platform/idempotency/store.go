@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"regexp"
 	"strconv"
 	"time"
 
@@ -15,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/etalase/etalase/shared/platform/ident"
 )
 
 // Retention bounds: a record (and so a replayable response) is kept at least a day,
@@ -38,11 +39,9 @@ const (
 	MaxResponseBytes = 300 << 10
 )
 
-var keyPattern = regexp.MustCompile(`^[A-Za-z0-9._:~+/=-]+$`)
-
 // ValidKey reports whether key is an acceptable idempotency key.
 func ValidKey(key string) bool {
-	return len(key) >= MinKeyLength && len(key) <= MaxKeyLength && keyPattern.MatchString(key)
+	return len(key) >= MinKeyLength && len(key) <= MaxKeyLength && ident.AlnumOr(key, "._:~+/=-")
 }
 
 // Record states, as stored.

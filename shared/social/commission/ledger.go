@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"math/bits"
-	"regexp"
 	"time"
 
 	"github.com/etalase/etalase/shared/contract"
+	"github.com/etalase/etalase/shared/platform/ident"
 	"github.com/etalase/etalase/shared/social/money"
 )
 
@@ -21,11 +21,6 @@ const (
 	// BpsPerWhole is the number of basis points in 100 %.
 	BpsPerWhole = 10_000
 )
-
-// lineRefPattern is the shape of a line reference (as the sale schemas require).
-// The length is checked apart from the pattern: a counted repetition such as {26}
-// is expanded when the pattern compiles, at package init, on every cold start.
-var lineRefPattern = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 
 // maxAttempts bounds the compare-and-swap retries on one line.
 const maxAttempts = 10
@@ -285,7 +280,7 @@ func checkSale(eventID, promotionID, creatorID, productID, orderRef, lineRef str
 		return fmt.Errorf("%w: no event id", ErrInvalid)
 	case promotionID == "" || creatorID == "" || productID == "":
 		return fmt.Errorf("%w: promotion, creator and product are required", ErrInvalid)
-	case !contract.ValidOrderRef(orderRef) || len(lineRef) > 64 || !lineRefPattern.MatchString(lineRef):
+	case !contract.ValidOrderRef(orderRef) || len(lineRef) > 64 || !ident.Token(lineRef):
 		return fmt.Errorf("%w: order and line reference", ErrInvalid)
 	case !(money.Money{Amount: amount.Amount, Currency: amount.Currency}).Valid():
 		return fmt.Errorf("%w: amount %d %q", ErrInvalid, amount.Amount, amount.Currency)

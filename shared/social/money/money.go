@@ -6,7 +6,8 @@ package money
 
 import (
 	"fmt"
-	"regexp"
+
+	"github.com/etalase/etalase/shared/platform/ident"
 )
 
 // MaxAmount bounds any amount social stores, in minor units, as commerce's catalog does;
@@ -21,10 +22,8 @@ type Money struct {
 	Currency string
 }
 
-var currencyPattern = regexp.MustCompile(`^[A-Z]{3}$`)
-
 // ValidCurrency reports whether code looks like an ISO 4217 code.
-func ValidCurrency(code string) bool { return currencyPattern.MatchString(code) }
+func ValidCurrency(code string) bool { return ident.Upper(code, 3) }
 
 // Valid reports whether m has a currency code and 0 <= Amount <= MaxAmount.
 func (m Money) Valid() bool {

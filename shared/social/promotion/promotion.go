@@ -5,12 +5,12 @@ import (
 	"encoding/base32"
 	"fmt"
 	"net/url"
-	"regexp"
 	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/etalase/etalase/shared/platform/ident"
 	"github.com/etalase/etalase/shared/social/commission"
 )
 
@@ -170,14 +170,10 @@ func (in NewPromotion) normalize(now time.Time) NewPromotion {
 	return in
 }
 
-// The length is checked apart from the pattern: a counted repetition such as {26}
-// is expanded when the pattern compiles, at package init, on every cold start.
-var productIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
-
 // validate checks a normalized input at now.
 func (in NewPromotion) validate(now time.Time) error {
 	var ps problems
-	if len(in.ProductID) > 128 || !productIDPattern.MatchString(in.ProductID) {
+	if len(in.ProductID) > 128 || !ident.Token(in.ProductID) {
 		ps.Add("productId", "is required: a product id of 1 to 128 letters, digits, _ or -")
 	}
 	switch in.Kind {
@@ -244,10 +240,6 @@ func validateURL(ps *problems, field, s string) {
 // idEncoding is lower-case RFC 4648 base32 without padding.
 var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
 
-// The length is checked apart from the pattern: a counted repetition such as {26}
-// is expanded when the pattern compiles, at package init, on every cold start.
-var idPattern = regexp.MustCompile(`^pr_[a-z2-7]+$`)
-
 // NewID returns a fresh random promotion id.
 func NewID() (string, error) {
 	var b [16]byte
@@ -258,4 +250,4 @@ func NewID() (string, error) {
 }
 
 // ValidID reports whether id has the shape of a promotion id; others cannot exist.
-func ValidID(id string) bool { return len(id) == 3+26 && idPattern.MatchString(id) }
+func ValidID(id string) bool { return len(id) == 3+26 && ident.Base32(id, "pr_") }
