@@ -61,6 +61,7 @@ type Stage struct {
 func DefaultStages() []Stage {
 	return []Stage{
 		{Name: "cold start", Run: ColdStartStage},
+		{Name: "latency", Run: LatencyStage},
 		// The requests and cost stages share a second, metered runner (Env.metered),
 		// started by the first and stopped after the last stage: last, so that its
 		// pollers do not disturb the stages that time things.
