@@ -240,18 +240,29 @@ func (s *Service) creatorView(ctx context.Context, p Promotion) (CreatorView, er
 	return views[0], nil
 }
 
+// creatorViews reads the products' snapshots and the promotions' stats at the same
+// time: neither read needs the other.
 func (s *Service) creatorViews(ctx context.Context, ps []Promotion) ([]CreatorView, error) {
-	views, err := s.withProducts(ctx, ps)
-	if err != nil {
-		return nil, err
-	}
 	keys := make([]commission.StatsKey, len(ps))
 	for i, p := range ps {
 		keys[i] = commission.StatsKey{PromotionID: p.ID, Currency: p.Currency}
 	}
-	stats, err := s.ledger.Stats(ctx, keys)
+	var (
+		stats    map[string]commission.Stats
+		statsErr error
+		done     = make(chan struct{})
+	)
+	go func() {
+		defer close(done)
+		stats, statsErr = s.ledger.Stats(ctx, keys)
+	}()
+	views, err := s.withProducts(ctx, ps)
+	<-done
 	if err != nil {
 		return nil, err
+	}
+	if statsErr != nil {
+		return nil, statsErr
 	}
 	out := make([]CreatorView, len(views))
 	for i, v := range views {
