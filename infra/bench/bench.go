@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -55,12 +56,15 @@ type Stage struct {
 	// Run measures and returns the stage's sections. On error the sections returned so
 	// far are kept and a failed section records the error; the next stage still runs.
 	Run func(ctx context.Context, env *Env) ([]*Section, error)
+	// Builds says the stage uses Env.Binaries: Run then starts those builds first
+	// thing, while the emulators start, instead of when the stage asks.
+	Builds bool
 }
 
 // DefaultStages are the report's stages, in order. Add new ones here.
 func DefaultStages() []Stage {
 	return []Stage{
-		{Name: "cold start", Run: ColdStartStage},
+		{Name: "cold start", Run: ColdStartStage, Builds: true},
 		{Name: "latency", Run: LatencyStage},
 		// The requests and cost stages share a second, metered runner (Env.metered),
 		// started by the first and stopped after the last stage: last, so that its
@@ -205,12 +209,15 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return nil, err
 	}
 	env.WorkDir = work
-	// Build the Lambda binaries while the emulators start; stop and wait for the builds
-	// before returning.
+	// Build the Lambda binaries while the emulators start, when a stage needs them (a
+	// stage that asks later starts them then); stop and wait for the builds before
+	// returning.
 	buildCtx, stopBuilds := context.WithCancel(ctx)
 	defer env.waitBuilds()
 	defer stopBuilds()
-	env.startBuilds(buildCtx)
+	if slices.ContainsFunc(o.Stages, func(st Stage) bool { return st.Builds }) {
+		env.startBuilds(buildCtx)
+	}
 
 	emuLog, err := os.Create(filepath.Join(logDir, "emulators.log"))
 	if err != nil {
