@@ -15,6 +15,7 @@ import (
 	"github.com/etalase/etalase/shared/commerce/cart"
 	"github.com/etalase/etalase/shared/contract"
 	"github.com/etalase/etalase/shared/platform/awsclient"
+	"github.com/etalase/etalase/shared/platform/awsclient/dynamoconn"
 	"github.com/etalase/etalase/shared/platform/envconfig"
 	"github.com/etalase/etalase/shared/platform/logging"
 	"github.com/etalase/etalase/shared/platform/secrets"
@@ -71,6 +72,7 @@ func setupFrom(cfg Config) (*cart.Handler, error) {
 	keys := secrets.NewLazy(secrets.NewClient(cfg.For(awsCfg, awsclient.SSM)), secretsTimeout, cfg.HandoffPublicKeyParameter)
 	log := logging.New(os.Stdout, cfg.LogLevel, functionName)
 	db := dynamodb.NewFromConfig(cfg.For(awsCfg, awsclient.DynamoDB))
+	dynamoconn.Preconnect(db) // the first request's connection, opened in the background
 	store := cart.NewDynamoStore(db, cfg.CartTable, cfg.CatalogTable)
 	return cart.NewHandler(cart.NewService(store, handoffVerifier(keys, cfg.HandoffPublicKeyParameter)), log), nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/etalase/etalase/shared/commerce/catalog"
 	"github.com/etalase/etalase/shared/platform/awsclient"
+	"github.com/etalase/etalase/shared/platform/awsclient/dynamoconn"
 	"github.com/etalase/etalase/shared/platform/envconfig"
 	"github.com/etalase/etalase/shared/platform/logging"
 )
@@ -56,6 +57,7 @@ func setupFrom(cfg Config) (*catalog.Handler, error) {
 	}
 	log := logging.New(os.Stdout, cfg.LogLevel, functionName)
 	db := dynamodb.NewFromConfig(cfg.For(awsCfg, awsclient.DynamoDB))
+	dynamoconn.Preconnect(db) // the first request's connection, opened in the background
 	store := catalog.NewDynamoStore(db, cfg.CatalogTable, cfg.OutboxTable)
 	return catalog.NewHandler(catalog.NewService(store), log), nil
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/etalase/etalase/shared/commerce/payment/midtrans"
 	"github.com/etalase/etalase/shared/commerce/payment/xendit"
 	"github.com/etalase/etalase/shared/platform/awsclient"
+	"github.com/etalase/etalase/shared/platform/awsclient/dynamoconn"
 	"github.com/etalase/etalase/shared/platform/envconfig"
 	"github.com/etalase/etalase/shared/platform/httpapi"
 	"github.com/etalase/etalase/shared/platform/idempotency"
@@ -104,6 +105,7 @@ func setupFrom(cfg Config) (*handler, error) {
 	keys.Prefetch()
 	log := logging.New(os.Stdout, cfg.LogLevel, functionName)
 	db := dynamodb.NewFromConfig(cfg.For(awsCfg, awsclient.DynamoDB))
+	dynamoconn.Preconnect(db) // the first request's connection, opened in the background
 	store := orders.NewStore(db, orders.Tables{
 		Orders: cfg.OrdersTable, Catalog: cfg.CatalogTable, Cart: cfg.CartTable,
 		Ledger: cfg.LedgerTable, Outbox: cfg.OutboxTable,

@@ -14,6 +14,7 @@ import (
 	"github.com/etalase/etalase/shared/commerce/expiry"
 	"github.com/etalase/etalase/shared/commerce/orders"
 	"github.com/etalase/etalase/shared/platform/awsclient"
+	"github.com/etalase/etalase/shared/platform/awsclient/dynamoconn"
 	"github.com/etalase/etalase/shared/platform/envconfig"
 	"github.com/etalase/etalase/shared/platform/logging"
 )
@@ -63,6 +64,7 @@ func setupFrom(cfg Config) (*expiry.Handler, error) {
 	}
 	log := logging.New(os.Stdout, cfg.LogLevel, functionName)
 	db := dynamodb.NewFromConfig(cfg.For(awsCfg, awsclient.DynamoDB))
+	dynamoconn.Preconnect(db) // the first request's connection, opened in the background
 	store := orders.NewStore(db, orders.Tables{
 		Orders: cfg.OrdersTable, Catalog: cfg.CatalogTable, Ledger: cfg.LedgerTable, Outbox: cfg.OutboxTable,
 	})

@@ -15,6 +15,7 @@ import (
 	"github.com/etalase/etalase/shared/commerce/paymentevents"
 	"github.com/etalase/etalase/shared/commerce/payments"
 	"github.com/etalase/etalase/shared/platform/awsclient"
+	"github.com/etalase/etalase/shared/platform/awsclient/dynamoconn"
 	"github.com/etalase/etalase/shared/platform/envconfig"
 	"github.com/etalase/etalase/shared/platform/logging"
 )
@@ -64,6 +65,7 @@ func setupFrom(cfg Config) (*payments.Handler, error) {
 	}
 	log := logging.New(os.Stdout, cfg.LogLevel, functionName)
 	db := dynamodb.NewFromConfig(cfg.For(awsCfg, awsclient.DynamoDB))
+	dynamoconn.Preconnect(db) // the first request's connection, opened in the background
 	store := orders.NewStore(db, orders.Tables{
 		Orders: cfg.OrdersTable, Catalog: cfg.CatalogTable, Ledger: cfg.LedgerTable, Outbox: cfg.OutboxTable,
 	})

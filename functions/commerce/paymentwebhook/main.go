@@ -21,6 +21,8 @@ import (
 	"github.com/etalase/etalase/shared/commerce/paymentevents"
 	"github.com/etalase/etalase/shared/commerce/webhook"
 	"github.com/etalase/etalase/shared/platform/awsclient"
+	"github.com/etalase/etalase/shared/platform/awsclient/dynamoconn"
+	"github.com/etalase/etalase/shared/platform/awsclient/sqsconn"
 	"github.com/etalase/etalase/shared/platform/envconfig"
 	"github.com/etalase/etalase/shared/platform/httpapi"
 	"github.com/etalase/etalase/shared/platform/logging"
@@ -84,7 +86,9 @@ func setupFrom(cfg Config) (*handler, error) {
 	keys.Prefetch()
 	log := logging.New(os.Stdout, cfg.LogLevel, functionName)
 	db := dynamodb.NewFromConfig(cfg.For(awsCfg, awsclient.DynamoDB))
+	dynamoconn.Preconnect(db) // the first request's connection, opened in the background
 	q := sqs.NewFromConfig(cfg.For(awsCfg, awsclient.SQS))
+	sqsconn.Preconnect(q)
 	build := secrets.Derive(keys, func(values map[string]string) (*webhook.Handler, error) {
 		mt, err := midtrans.New(midtrans.Config{ServerKey: values[cfg.MidtransServerKeyParameter]})
 		if err != nil {

@@ -24,6 +24,7 @@ import (
 	"github.com/etalase/etalase/shared/commerce/payments"
 	"github.com/etalase/etalase/shared/commerce/reconcile"
 	"github.com/etalase/etalase/shared/platform/awsclient"
+	"github.com/etalase/etalase/shared/platform/awsclient/dynamoconn"
 	"github.com/etalase/etalase/shared/platform/envconfig"
 	"github.com/etalase/etalase/shared/platform/logging"
 	"github.com/etalase/etalase/shared/platform/secrets"
@@ -110,6 +111,7 @@ func setupFrom(cfg Config) (*handler, error) {
 	h := &handler{providers: secrets.Derive(keys, newProviders)}
 	log := logging.New(os.Stdout, cfg.LogLevel, functionName)
 	db := dynamodb.NewFromConfig(cfg.For(awsCfg, awsclient.DynamoDB))
+	dynamoconn.Preconnect(db) // the first request's connection, opened in the background
 	store := orders.NewStore(db, orders.Tables{
 		Orders: cfg.OrdersTable, Catalog: cfg.CatalogTable, Ledger: cfg.LedgerTable, Outbox: cfg.OutboxTable,
 	})

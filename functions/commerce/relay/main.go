@@ -15,6 +15,8 @@ import (
 	"github.com/etalase/etalase/shared/commerce/relay"
 	"github.com/etalase/etalase/shared/contract/schemacheck"
 	"github.com/etalase/etalase/shared/platform/awsclient"
+	"github.com/etalase/etalase/shared/platform/awsclient/dynamoconn"
+	"github.com/etalase/etalase/shared/platform/awsclient/sqsconn"
 	"github.com/etalase/etalase/shared/platform/envconfig"
 	"github.com/etalase/etalase/shared/platform/logging"
 )
@@ -67,7 +69,9 @@ func setupFrom(cfg Config) (*relay.Handler, error) {
 	}
 	log := logging.New(os.Stdout, cfg.LogLevel, functionName)
 	client := sqs.NewFromConfig(cfg.For(awsCfg, awsclient.SQS))
+	sqsconn.Preconnect(client)
 	db := dynamodb.NewFromConfig(cfg.For(awsCfg, awsclient.DynamoDB))
+	dynamoconn.Preconnect(db) // the first request's connection, opened in the background
 	return relay.NewHandler(client, cfg.SocialInboxQueueURL, v, log,
 		relay.WithExpiryQueue(cfg.ExpiryQueueURL), relay.WithStockSnapshots(db, cfg.CatalogTable))
 }

@@ -53,11 +53,21 @@ func TestConfig(t *testing.T) {
 type fakeAWS struct {
 	mu    sync.Mutex
 	calls []string
+	// preconnects counts the GETs that open a client's connection at cold start.
+	preconnects int
 	// item is the one product BatchGetItem finds.
 	item map[string]any
 }
 
 func (f *fakeAWS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet {
+		// A client's connection opened at cold start (dynamoconn, sqsconn): no API call.
+		f.mu.Lock()
+		f.preconnects++
+		f.mu.Unlock()
+		w.WriteHeader(http.StatusBadRequest)
+		return
+	}
 	body, _ := io.ReadAll(r.Body)
 	target := r.Header.Get("X-Amz-Target")
 	f.mu.Lock()
@@ -137,6 +147,18 @@ func TestSetupRoutesOrderCreated(t *testing.T) {
 	}
 	if len(fake.calls) != 3 {
 		t.Errorf("%d calls, want a read and two sends:\n%s", len(fake.calls), calls)
+	}
+	// Both clients opened their connection at cold start.
+	for end := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		fake.mu.Lock()
+		n := fake.preconnects
+		fake.mu.Unlock()
+		if n == 2 || time.Now().After(end) {
+			if n != 2 {
+				t.Errorf("%d connections opened at cold start, want one per client", n)
+			}
+			break
+		}
 	}
 }
 

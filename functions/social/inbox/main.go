@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/etalase/etalase/shared/platform/awsclient"
+	"github.com/etalase/etalase/shared/platform/awsclient/dynamoconn"
 	"github.com/etalase/etalase/shared/platform/envconfig"
 	"github.com/etalase/etalase/shared/platform/logging"
 	"github.com/etalase/etalase/shared/social/commission"
@@ -59,6 +60,7 @@ func setupFrom(cfg Config) (*inbox.Handler, error) {
 	}
 	log := logging.New(os.Stdout, cfg.LogLevel, functionName)
 	db := dynamodb.NewFromConfig(cfg.For(awsCfg, awsclient.DynamoDB))
+	dynamoconn.Preconnect(db) // the first request's connection, opened in the background
 	snapshots := snapshot.NewDynamoStore(db, cfg.SnapshotsTable)
 	promotions := promotion.NewDynamoStore(db, cfg.PromotionsTable)
 	ledger := commission.NewLedger(commission.NewDynamoStore(db, cfg.CommissionsTable), promotions)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/etalase/etalase/shared/contract"
 	"github.com/etalase/etalase/shared/platform/awsclient"
+	"github.com/etalase/etalase/shared/platform/awsclient/dynamoconn"
 	"github.com/etalase/etalase/shared/platform/envconfig"
 	"github.com/etalase/etalase/shared/platform/httpapi"
 	"github.com/etalase/etalase/shared/platform/logging"
@@ -79,6 +80,7 @@ func setup() (*handler, error) {
 // signer.
 func setupFrom(cfg Config, awsCfg aws.Config, sign promotion.Signer, log *slog.Logger) *promotion.Handler {
 	db := dynamodb.NewFromConfig(cfg.For(awsCfg, awsclient.DynamoDB))
+	dynamoconn.Preconnect(db) // the first request's connection, opened in the background
 	ledger := commission.NewLedger(commission.NewDynamoStore(db, cfg.CommissionsTable), nil)
 	svc := promotion.NewService(promotion.NewDynamoStore(db, cfg.PromotionsTable),
 		snapshot.NewDynamoStore(db, cfg.SnapshotsTable), ledger, sign)
