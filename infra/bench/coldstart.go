@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -56,6 +57,9 @@ type Subject struct {
 	Config lambda.Config
 	// Payload is the event it is invoked with.
 	Payload Payload
+	// Events, if set, makes the event of each invocation instead (and the state it
+	// needs), before the invocation and outside its timing: see coldstart_scenarios.go.
+	Events Events
 	// Package is the main package, relative to the module root.
 	Package string
 	// HostSize and LambdaSize are the sizes in bytes of the binary the runner runs and
@@ -185,9 +189,23 @@ func coldStart(ctx context.Context, s *Subject, o ColdOptions) (ColdSample, stri
 	ctx, cancel := context.WithTimeout(ctx, lambda.InitTimeout+2*timeout+5*time.Second)
 	defer cancel()
 
+	event := func() ([]byte, error) {
+		if s.Events == nil {
+			return s.Payload.Body, nil
+		}
+		body, err := s.Events(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("%s: make its event: %w", s.Name, err)
+		}
+		return body, nil
+	}
+	body, err := event()
+	if err != nil {
+		return ColdSample{}, "", err
+	}
 	pool := lambda.NewPool(cfg)
 	begin := time.Now()
-	res, err := pool.InvokeDetailed(ctx, s.Payload.Body)
+	res, err := pool.InvokeDetailed(ctx, body)
 	first := time.Since(begin)
 	sample := ColdSample{
 		Init: Duration(res.InitDuration), FirstResponse: Duration(first), Handler: Duration(res.Duration),
@@ -197,7 +215,9 @@ func coldStart(ctx context.Context, s *Subject, o ColdOptions) (ColdSample, stri
 	if err == nil {
 		sample.Outcome = outcome
 		var warm lambda.Result
-		warm, err = pool.InvokeDetailed(ctx, s.Payload.Body)
+		if body, err = event(); err == nil {
+			warm, err = pool.InvokeDetailed(ctx, body)
+		}
 		if _, err = classify(warm, err); err == nil {
 			sample.Warm = Duration(warm.Duration)
 			if warm.InitDuration > 0 {
@@ -316,6 +336,11 @@ type PrepareOptions struct {
 	// NoLambdaBuild skips the Lambda builds (sizes are then unknown) and builds only
 	// the host binaries needed: for tests.
 	NoLambdaBuild bool
+	// Representative seeds, through the running system's API, the state that each
+	// function's bench.json names, and makes fresh events for the ones whose success
+	// path changes state (coldstart_scenarios.go). Without it a fixture is used as it
+	// is, whatever it finds.
+	Representative bool
 }
 
 // PrepareSubjects builds what the cold-start measurement needs: the hello-world (and
@@ -372,6 +397,7 @@ func PrepareSubjects(ctx context.Context, env *Env, o PrepareOptions) ([]*Subjec
 		})
 	}
 	add(HelloName, RoleBaseline, helloPkg, hostBins[helloPkg], base, Payload{Body: []byte(`{}`), Source: "empty event {}"})
+	w := newColdWorld(env)
 	for _, fn := range fns {
 		p, err := choosePayload(env.Root, tpl, env.Runner, fn)
 		if err != nil {
@@ -379,6 +405,17 @@ func PrepareSubjects(ctx context.Context, env *Env, o PrepareOptions) ([]*Subjec
 		}
 		dir, _ := localrun.FunctionDir(fn.Account, fn.ID)
 		add(fn.ID, RoleFunction, "./"+filepath.ToSlash(dir), fn.Config.Binary, fn.Config, p)
+		if sc, ok := scenarios[fn.ID]; ok && o.Representative {
+			if path.Base(p.Source) != sc.fixture {
+				return nil, fmt.Errorf("%s: the representative event is made from %s, but %s was chosen", fn.ID, sc.fixture, p.Source)
+			}
+			env.Progressf("cold start: %s: seeding what %s names", fn.ID, p.Source)
+			events, err := sc.prepare(ctx, w, p.Body)
+			if err != nil {
+				return nil, fmt.Errorf("%s: representative event from %s: %w", fn.ID, p.Source, err)
+			}
+			subjects[len(subjects)-1].Events = events
+		}
 	}
 	if o.References {
 		table, err := env.ProbeTable(ctx, commerce)

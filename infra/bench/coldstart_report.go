@@ -15,7 +15,7 @@ import (
 // reference programs, then traces their package initialisation: the "Cold start" and
 // "Where the cold start goes" sections.
 func ColdStartStage(ctx context.Context, env *Env) ([]*Section, error) {
-	subjects, err := PrepareSubjects(ctx, env, PrepareOptions{References: true})
+	subjects, err := PrepareSubjects(ctx, env, PrepareOptions{References: true, Representative: true})
 	if err != nil {
 		return nil, err
 	}
