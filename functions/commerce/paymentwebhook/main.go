@@ -19,6 +19,7 @@ import (
 	"github.com/etalase/etalase/shared/commerce/payment/midtrans"
 	"github.com/etalase/etalase/shared/commerce/payment/xendit"
 	"github.com/etalase/etalase/shared/commerce/paymentevents"
+	"github.com/etalase/etalase/shared/commerce/paymentevents/eventqueue"
 	"github.com/etalase/etalase/shared/commerce/webhook"
 	"github.com/etalase/etalase/shared/platform/awsclient"
 	"github.com/etalase/etalase/shared/platform/awsclient/dynamoconn"
@@ -103,7 +104,7 @@ func setupFrom(cfg Config) (*handler, error) {
 			Xendit:   xd,
 			Orders:   webhook.NewDynamoOrders(db, cfg.OrdersTable),
 			Events:   paymentevents.NewStore(db, cfg.PaymentEventsTable),
-			Queue:    paymentevents.NewQueue(q, cfg.PaymentEventsQueueURL),
+			Queue:    eventqueue.New(q, cfg.PaymentEventsQueueURL),
 			Ledger:   ledger.NewDynamoStore(db, cfg.LedgerTable, cfg.OrdersTable),
 			Log:      log,
 		})

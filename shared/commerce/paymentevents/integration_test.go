@@ -22,6 +22,7 @@ import (
 	"github.com/etalase/etalase/infra/testenv/ddbcount"
 	"github.com/etalase/etalase/shared/commerce/payment"
 	"github.com/etalase/etalase/shared/commerce/paymentevents"
+	"github.com/etalase/etalase/shared/commerce/paymentevents/eventqueue"
 )
 
 func provisionCommerce(t *testing.T) (*provision.Resources, *dynamodb.Client, *sqs.Client) {
@@ -122,7 +123,7 @@ func TestQueueIntegration(t *testing.T) {
 	ctx := context.Background()
 	res, _, q := provisionCommerce(t)
 	url := res.Queues["PaymentEventsQueue"].URL
-	queue := paymentevents.NewQueue(q, url)
+	queue := eventqueue.New(q, url)
 	e, err := paymentevents.FromNotification(notification("settlement", payment.OutcomePaid, `{}`), received)
 	if err != nil {
 		t.Fatal(err)

@@ -1,15 +1,11 @@
 package paymentevents_test
 
 import (
-	"context"
-	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/etalase/etalase/shared/commerce/money"
@@ -109,30 +105,5 @@ func TestDedupID(t *testing.T) {
 	long := paymentevents.DedupID(strings.Repeat("x", 1000))
 	if len(long) != 64 {
 		t.Errorf("a long key's id has %d characters; SQS allows 128", len(long))
-	}
-}
-
-type fakeSQS struct{ in *sqs.SendMessageInput }
-
-func (f *fakeSQS) SendMessage(_ context.Context, in *sqs.SendMessageInput, _ ...func(*sqs.Options)) (*sqs.SendMessageOutput, error) {
-	f.in = in
-	return &sqs.SendMessageOutput{MessageId: aws.String("m-1")}, nil
-}
-
-func TestQueueSend(t *testing.T) {
-	e, err := paymentevents.FromNotification(notification("settlement", payment.OutcomePaid, `{}`), received)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &fakeSQS{}
-	if err := paymentevents.NewQueue(f, "https://sqs/q.fifo").Send(context.Background(), e); err != nil {
-		t.Fatal(err)
-	}
-	if aws.ToString(f.in.MessageGroupId) != e.OrderID || aws.ToString(f.in.MessageDeduplicationId) != paymentevents.DedupID(e.Key) ||
-		aws.ToString(f.in.QueueUrl) != "https://sqs/q.fifo" || !json.Valid([]byte(aws.ToString(f.in.MessageBody))) {
-		t.Errorf("SendMessage input %+v", f.in)
-	}
-	if err := paymentevents.NewQueue(f, "q").Send(context.Background(), paymentevents.Event{}); !errors.Is(err, paymentevents.ErrInvalidEvent) {
-		t.Errorf("an invalid event: err = %v", err)
 	}
 }

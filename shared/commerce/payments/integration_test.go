@@ -31,6 +31,7 @@ import (
 	"github.com/etalase/etalase/shared/commerce/payment/midtrans"
 	"github.com/etalase/etalase/shared/commerce/payment/xendit"
 	"github.com/etalase/etalase/shared/commerce/paymentevents"
+	"github.com/etalase/etalase/shared/commerce/paymentevents/eventqueue"
 	"github.com/etalase/etalase/shared/commerce/payments"
 	"github.com/etalase/etalase/shared/commerce/payments/paytest"
 	"github.com/etalase/etalase/shared/commerce/webhook"
@@ -85,7 +86,7 @@ func newPipe(t *testing.T) *pipe {
 	log := slog.New(slog.DiscardHandler)
 	p.webhook, err = webhook.NewHandler(webhook.Config{
 		Midtrans: mt, Xendit: xd, Orders: webhook.NewDynamoOrders(db, tb("OrdersTable")),
-		Events: p.events, Queue: paymentevents.NewQueue(q, p.queue), Ledger: p.ledger, Log: log,
+		Events: p.events, Queue: eventqueue.New(q, p.queue), Ledger: p.ledger, Log: log,
 	})
 	if err != nil {
 		t.Fatal(err)

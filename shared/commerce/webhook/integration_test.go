@@ -30,6 +30,7 @@ import (
 	"github.com/etalase/etalase/shared/commerce/payment/midtrans"
 	"github.com/etalase/etalase/shared/commerce/payment/xendit"
 	"github.com/etalase/etalase/shared/commerce/paymentevents"
+	"github.com/etalase/etalase/shared/commerce/paymentevents/eventqueue"
 	"github.com/etalase/etalase/shared/commerce/payments/paytest"
 	"github.com/etalase/etalase/shared/commerce/webhook"
 )
@@ -92,7 +93,7 @@ func newITEnv(t testing.TB) *itEnv {
 	e.h, err = webhook.NewHandler(webhook.Config{
 		Midtrans: mt, Xendit: xd,
 		Orders: webhook.NewDynamoOrders(counted, res.Tables["OrdersTable"].Name),
-		Events: e.events, Queue: paymentevents.NewQueue(e.sqs, e.queue), Ledger: e.ledger,
+		Events: e.events, Queue: eventqueue.New(e.sqs, e.queue), Ledger: e.ledger,
 		Log: slog.New(slog.DiscardHandler),
 	})
 	if err != nil {

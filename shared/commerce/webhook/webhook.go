@@ -48,6 +48,7 @@ import (
 	"github.com/etalase/etalase/shared/commerce/payment/midtrans"
 	"github.com/etalase/etalase/shared/commerce/payment/xendit"
 	"github.com/etalase/etalase/shared/commerce/paymentevents"
+	"github.com/etalase/etalase/shared/commerce/paymentevents/eventqueue"
 	"github.com/etalase/etalase/shared/platform/httpapi"
 )
 
@@ -94,7 +95,7 @@ type EventStore interface {
 	PutOnce(ctx context.Context, e paymentevents.Event, body []byte) (prior paymentevents.Stored, fresh bool, err error)
 }
 
-// Enqueuer sends a notification to the payments consumer (paymentevents.Queue).
+// Enqueuer sends a notification to the payments consumer (eventqueue.Queue).
 type Enqueuer interface {
 	Send(ctx context.Context, e paymentevents.Event) error
 }
@@ -107,7 +108,7 @@ type Ledger interface {
 var (
 	_ OrderReader = (*DynamoOrders)(nil)
 	_ EventStore  = (*paymentevents.Store)(nil)
-	_ Enqueuer    = (*paymentevents.Queue)(nil)
+	_ Enqueuer    = (*eventqueue.Queue)(nil)
 	_ Ledger      = (*ledger.DynamoStore)(nil)
 )
 
