@@ -232,7 +232,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	env.Log = &lockedWriter{w: fnLog}
 
 	env.Progressf("starting DynamoDB Local and the SQS emulator (load average %s)", orDash(host.Load))
-	stack, err := emulator.Start(ctx, emulator.Options{CacheDir: filepath.Join(o.Root, ".cache"), Log: emuLog})
+	stack, err := emulator.Start(ctx, emulator.Options{CacheDir: filepath.Join(o.Root, ".cache"), Log: emuLog, Steady: true})
 	if err != nil {
 		return nil, err
 	}
