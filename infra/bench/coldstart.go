@@ -60,6 +60,9 @@ type Subject struct {
 	// Events, if set, makes the event of each invocation instead (and the state it
 	// needs), before the invocation and outside its timing: see coldstart_scenarios.go.
 	Events Events
+	// Quiet is a pause after each of its cold starts, outside any timing, for what its
+	// invocations set off in the running system to be over.
+	Quiet time.Duration
 	// Package is the main package, relative to the module root.
 	Package string
 	// HostSize and LambdaSize are the sizes in bytes of the binary the runner runs and
@@ -231,6 +234,14 @@ func coldStart(ctx context.Context, s *Subject, o ColdOptions) (ColdSample, stri
 	if err == nil && res.InitDuration <= 0 {
 		err = errors.New("the invocation was not a cold start")
 	}
+	if s.Quiet > 0 {
+		t := time.NewTimer(s.Quiet)
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		}
+		t.Stop()
+	}
 	if err != nil {
 		return sample, out.String(), fmt.Errorf("%s: %w (output in the log)", s.Name, err)
 	}
@@ -337,10 +348,13 @@ type PrepareOptions struct {
 	// the host binaries needed: for tests.
 	NoLambdaBuild bool
 	// Representative seeds, through the running system's API, the state that each
-	// function's bench.json names, and makes fresh events for the ones whose success
-	// path changes state (coldstart_scenarios.go). Without it a fixture is used as it
-	// is, whatever it finds.
+	// function's event names, and makes fresh events for the ones whose success path
+	// changes state (coldstart_scenarios.go). Without it a fixture is used as it is,
+	// whatever it finds.
 	Representative bool
+	// Invocations is how many invocations of each subject to make fresh events for
+	// ahead of the measurement; more are made one at a time if needed.
+	Invocations int
 }
 
 // PrepareSubjects builds what the cold-start measurement needs: the hello-world (and
@@ -410,11 +424,18 @@ func PrepareSubjects(ctx context.Context, env *Env, o PrepareOptions) ([]*Subjec
 				return nil, fmt.Errorf("%s: the representative event is made from %s, but %s was chosen", fn.ID, sc.fixture, p.Source)
 			}
 			env.Progressf("cold start: %s: seeding what %s names", fn.ID, p.Source)
-			events, err := sc.prepare(ctx, w, p.Body)
+			events, err := sc.prepare(ctx, w, p.Body, o.Invocations)
 			if err != nil {
 				return nil, fmt.Errorf("%s: representative event from %s: %w", fn.ID, p.Source, err)
 			}
-			subjects[len(subjects)-1].Events = events
+			subjects[len(subjects)-1].Events, subjects[len(subjects)-1].Quiet = events, sc.quiet
+		}
+	}
+	if o.Representative {
+		// The running system's reactions to the seeding (the relay, social's inbox)
+		// are over before the measurement starts.
+		if err := coldSleep(ctx, coldSettle); err != nil {
+			return nil, err
 		}
 	}
 	if o.References {

@@ -15,11 +15,12 @@ import (
 // reference programs, then traces their package initialisation: the "Cold start" and
 // "Where the cold start goes" sections.
 func ColdStartStage(ctx context.Context, env *Env) ([]*Section, error) {
-	subjects, err := PrepareSubjects(ctx, env, PrepareOptions{References: true, Representative: true})
+	n, warmup, runs := env.Count(31, 5), 1, env.Count(7, 2)
+	subjects, err := PrepareSubjects(ctx, env, PrepareOptions{References: true, Representative: true,
+		Invocations: 2 * (warmup + n + runs)}) // a cold and a warm invocation per cold start
 	if err != nil {
 		return nil, err
 	}
-	n, warmup := env.Count(31, 5), 1
 	env.Progressf("cold start: %d binaries × %d cold starts (+%d warm-up), one at a time", len(subjects), n, warmup)
 	results := MeasureColdStarts(ctx, subjects, ColdOptions{
 		N: n, Warmup: warmup, Log: env.Log,
@@ -42,7 +43,6 @@ func ColdStartStage(ctx context.Context, env *Env) ([]*Section, error) {
 		}
 	}
 	env.Progressf("cold start: %d of %d functions answer within %.1f× the hello-world's first response", pass, fns, ColdStartTarget)
-	runs := env.Count(7, 2)
 	env.Progressf("cold start: %d traced cold starts each (GODEBUG=inittrace=1)", runs)
 	traces := MeasureInitTraces(ctx, subjects, runs, env.Log)
 	links, err := linkChains(ctx, env.Root, subjects, traces)

@@ -46,22 +46,28 @@ type scenario struct {
 	// fixture is the fixture it expects: bench.json where the usual choice (the first
 	// "get" fixture, ...; see choosePayload) is not representative, else that choice.
 	fixture string
-	prepare func(ctx context.Context, w *coldWorld, fixture []byte) (Events, error)
+	prepare func(ctx context.Context, w *coldWorld, fixture []byte, n int) (Events, error)
+	// quiet is how long to wait after each of the function's cold starts, outside any
+	// timing, for what its invocations set off in the running system (the outbox
+	// stream and the relay, social's inbox, the payments consumer) to be over before
+	// the next subject's cold start: that work would otherwise load the DynamoDB
+	// emulator that every function's first response waits on.
+	quiet time.Duration
 }
 
 // scenarios are the functions whose event needs state; the others' chosen fixture is
 // used as it is (reconcile's scheduled event).
 var scenarios = map[string]scenario{
-	"CommerceCatalogFunction":        {"get-product.json", getProductScenario},
-	"CommerceOrdersFunction":         {"get-order.json", getOrderScenario},
-	"CommerceCartFunction":           {"get-cart.json", getCartScenario},
-	"SocialPromotionFunction":        {"get-promotion.json", getPromotionScenario},
-	"CommerceCheckoutFunction":       {"checkout-midtrans.json", checkoutScenario},
-	"CommercePaymentWebhookFunction": {BenchFixture, webhookScenario},
-	"CommercePaymentsFunction":       {BenchFixture, paymentsScenario},
-	"CommerceExpiryFunction":         {BenchFixture, expiryScenario},
-	"CommerceRelayFunction":          {BenchFixture, relayScenario},
-	"SocialInboxFunction":            {BenchFixture, inboxScenario},
+	"CommerceCatalogFunction":        {"get-product.json", getProductScenario, 0},
+	"CommerceOrdersFunction":         {"get-order.json", getOrderScenario, 0},
+	"CommerceCartFunction":           {"get-cart.json", getCartScenario, 0},
+	"SocialPromotionFunction":        {"get-promotion.json", getPromotionScenario, 0},
+	"CommerceCheckoutFunction":       {"checkout-midtrans.json", checkoutScenario, pipelineQuiet},
+	"CommercePaymentWebhookFunction": {BenchFixture, webhookScenario, pipelineQuiet},
+	"CommercePaymentsFunction":       {BenchFixture, paymentsScenario, pipelineQuiet},
+	"CommerceExpiryFunction":         {BenchFixture, expiryScenario, 0},
+	"CommerceRelayFunction":          {BenchFixture, relayScenario, pipelineQuiet / 2},
+	"SocialInboxFunction":            {BenchFixture, inboxScenario, 0},
 }
 
 // Users of the seeded state. Each scenario has a buyer of its own, so that one's cart
@@ -73,11 +79,15 @@ const (
 	benchStock    = 100_000_000
 	snapshotWait  = 60 * time.Second
 	orderPaidWait = 60 * time.Second
-	// coldSettle follows making the state of one invocation (an order placed, a cart
-	// filled): the running system reacts to it in the background (the outbox stream,
-	// polled every 250 ms, brings the relay, which tells social), and that work should
-	// not fall in the measurement.
-	coldSettle = 300 * time.Millisecond
+	// coldSettle follows the seeding: the running system reacts to it in the
+	// background (the outbox stream, polled every 250 ms, brings the relay, which tells
+	// social), and that work should not fall in the measurement.
+	coldSettle = 3 * time.Second
+	// seedWorkers make the events of state-changing scenarios in parallel.
+	seedWorkers = 4
+	// pipelineQuiet is a scenario's quiet when its invocations place or pay orders: the
+	// outbox stream is polled every 250 ms, then the relay and social's inbox run.
+	pipelineQuiet = 400 * time.Millisecond
 )
 
 // coldWorld is the state the scenarios share, seeded once through the runner's HTTP API.
@@ -157,6 +167,11 @@ func (w *coldWorld) call(ctx context.Context, sub string, scopes []string, metho
 		}
 	}
 	return nil
+}
+
+// buyer is a fresh buyer for one invocation of a scenario (a cart of its own).
+func (w *coldWorld) buyer(scenario string) string {
+	return fmt.Sprintf("bench-buyer-%s-%d", scenario, w.seq.Add(1))
 }
 
 // listedProduct lists the bench's product once (a seller, through the catalog API).
@@ -282,7 +297,7 @@ func (w *coldWorld) midtransSettlement(template string, o coldOrder) (string, er
 // Scenarios.
 
 // getProductScenario: anyone reads a listed product.
-func getProductScenario(ctx context.Context, w *coldWorld, fixture []byte) (Events, error) {
+func getProductScenario(ctx context.Context, w *coldWorld, fixture []byte, _ int) (Events, error) {
 	product, err := w.listedProduct(ctx)
 	if err != nil {
 		return nil, err
@@ -291,7 +306,7 @@ func getProductScenario(ctx context.Context, w *coldWorld, fixture []byte) (Even
 }
 
 // getOrderScenario: a buyer reads one of their orders.
-func getOrderScenario(ctx context.Context, w *coldWorld, fixture []byte) (Events, error) {
+func getOrderScenario(ctx context.Context, w *coldWorld, fixture []byte, _ int) (Events, error) {
 	const buyer = "bench-buyer-orders"
 	o, err := w.placeOrder(ctx, buyer)
 	if err != nil {
@@ -305,7 +320,7 @@ func getOrderScenario(ctx context.Context, w *coldWorld, fixture []byte) (Events
 
 // getCartScenario: a buyer reads their cart, which holds a product (priced from the
 // catalog on every read).
-func getCartScenario(ctx context.Context, w *coldWorld, fixture []byte) (Events, error) {
+func getCartScenario(ctx context.Context, w *coldWorld, fixture []byte, _ int) (Events, error) {
 	const buyer = "bench-buyer-cart"
 	product, err := w.listedProduct(ctx)
 	if err != nil {
@@ -318,7 +333,7 @@ func getCartScenario(ctx context.Context, w *coldWorld, fixture []byte) (Events,
 }
 
 // getPromotionScenario: anyone reads a creator's live promotion of the product.
-func getPromotionScenario(ctx context.Context, w *coldWorld, fixture []byte) (Events, error) {
+func getPromotionScenario(ctx context.Context, w *coldWorld, fixture []byte, _ int) (Events, error) {
 	product, err := w.listedProduct(ctx)
 	if err != nil {
 		return nil, err
@@ -348,9 +363,8 @@ func getPromotionScenario(ctx context.Context, w *coldWorld, fixture []byte) (Ev
 }
 
 // checkoutScenario: a buyer checks out a cart of one product (Midtrans); every
-// invocation gets a cart filled just before and an Idempotency-Key of its own.
-func checkoutScenario(ctx context.Context, w *coldWorld, fixture []byte) (Events, error) {
-	const buyer = "bench-buyer-checkout"
+// invocation gets a cart of its own and an Idempotency-Key of its own.
+func checkoutScenario(ctx context.Context, w *coldWorld, fixture []byte, n int) (Events, error) {
 	product, err := w.listedProduct(ctx)
 	if err != nil {
 		return nil, err
@@ -358,24 +372,21 @@ func checkoutScenario(ctx context.Context, w *coldWorld, fixture []byte) (Events
 	if _, err := editHTTP(fixture, func(map[string]any) {}); err != nil {
 		return nil, err
 	}
-	return func(ctx context.Context) ([]byte, error) {
+	return pregenerated(ctx, n, func(ctx context.Context) ([]byte, error) {
+		buyer := w.buyer("checkout") // a cart of its own
 		if err := w.addToCart(ctx, buyer, product); err != nil {
-			return nil, err
-		}
-		if err := coldSleep(ctx, coldSettle); err != nil {
 			return nil, err
 		}
 		return editHTTP(fixture, func(ev map[string]any) {
 			setSubject(ev, buyer)
 			setHeader(ev, "idempotency-key", coldID())
 		})
-	}, nil
+	})
 }
 
 // webhookScenario: Midtrans notifies the settlement of an order pending payment; every
-// invocation gets an order of its own, placed just before.
-func webhookScenario(ctx context.Context, w *coldWorld, fixture []byte) (Events, error) {
-	const buyer = "bench-buyer-webhook"
+// invocation gets an order of its own.
+func webhookScenario(ctx context.Context, w *coldWorld, fixture []byte, n int) (Events, error) {
 	var ev map[string]any
 	if err := json.Unmarshal(fixture, &ev); err != nil {
 		return nil, err
@@ -384,8 +395,8 @@ func webhookScenario(ctx context.Context, w *coldWorld, fixture []byte) (Events,
 	if template == "" {
 		return nil, errors.New("the fixture has no notification body")
 	}
-	return func(ctx context.Context) ([]byte, error) {
-		o, err := w.placeOrder(ctx, buyer)
+	return pregenerated(ctx, n, func(ctx context.Context) ([]byte, error) {
+		o, err := w.placeOrder(ctx, w.buyer("webhook"))
 		if err != nil {
 			return nil, err
 		}
@@ -393,21 +404,17 @@ func webhookScenario(ctx context.Context, w *coldWorld, fixture []byte) (Events,
 		if err != nil {
 			return nil, err
 		}
-		if err := coldSleep(ctx, coldSettle); err != nil {
-			return nil, err
-		}
 		return editHTTP(fixture, func(ev map[string]any) {
 			ev["body"] = body
 			deleteHeader(ev, "content-length")
 		})
-	}, nil
+	})
 }
 
 // paymentsScenario: the payments consumer gets a one-message batch, the settlement of an
 // order pending payment as the webhook stored and enqueued it; every invocation gets an
 // order of its own.
-func paymentsScenario(ctx context.Context, w *coldWorld, fixture []byte) (Events, error) {
-	const buyer = "bench-buyer-payments"
+func paymentsScenario(ctx context.Context, w *coldWorld, fixture []byte, n int) (Events, error) {
 	webhookFixture, err := readColdFixture(w.env.Root, "events/commerce/paymentwebhook/midtrans-settlement.json")
 	if err != nil {
 		return nil, err
@@ -432,8 +439,8 @@ func paymentsScenario(ctx context.Context, w *coldWorld, fixture []byte) (Events
 		return nil, errors.New("the payments function's PAYMENT_EVENTS_TABLE is unknown")
 	}
 	store := paymentevents.NewStore(w.env.DynamoDB(localaccount.Commerce), fn.Env["PAYMENT_EVENTS_TABLE"])
-	return func(ctx context.Context) ([]byte, error) {
-		o, err := w.placeOrder(ctx, buyer)
+	return pregenerated(ctx, n, func(ctx context.Context) ([]byte, error) {
+		o, err := w.placeOrder(ctx, w.buyer("payments"))
 		if err != nil {
 			return nil, err
 		}
@@ -457,9 +464,6 @@ func paymentsScenario(ctx context.Context, w *coldWorld, fixture []byte) (Events
 		if err != nil {
 			return nil, err
 		}
-		if err := coldSleep(ctx, coldSettle); err != nil {
-			return nil, err
-		}
 		return editSQS(fixture, func(r map[string]any) {
 			setSQSBody(r, msg)
 			attrs, _ := r["attributes"].(map[string]any)
@@ -468,12 +472,12 @@ func paymentsScenario(ctx context.Context, w *coldWorld, fixture []byte) (Events
 				attrs["MessageDeduplicationId"] = paymentevents.DedupID(e.Key)
 			}
 		})
-	}, nil
+	})
 }
 
 // expiryScenario: an order's expiry message arrives at its deadline and finds it paid,
 // as it does for most orders (an order still unpaid then is expired instead).
-func expiryScenario(ctx context.Context, w *coldWorld, fixture []byte) (Events, error) {
+func expiryScenario(ctx context.Context, w *coldWorld, fixture []byte, _ int) (Events, error) {
 	const buyer = "bench-buyer-expiry"
 	o, err := w.placeOrder(ctx, buyer)
 	if err != nil {
@@ -489,7 +493,7 @@ func expiryScenario(ctx context.Context, w *coldWorld, fixture []byte) (Events, 
 // relayScenario: the outbox stream brings one OrderCreated record, of an order of the
 // bench product: the relay schedules its expiry and sends social the product's stock
 // snapshot (after reading it from the catalog).
-func relayScenario(ctx context.Context, w *coldWorld, fixture []byte) (Events, error) {
+func relayScenario(ctx context.Context, w *coldWorld, fixture []byte, _ int) (Events, error) {
 	const buyer = "bench-buyer-relay"
 	o, err := w.placeOrder(ctx, buyer)
 	if err != nil {
@@ -521,7 +525,7 @@ func relayScenario(ctx context.Context, w *coldWorld, fixture []byte) (Events, e
 // inboxScenario: social's inbox gets a one-message batch with a product's newer display
 // snapshot (ProductUpdated); every invocation gets a newer version, so that it is
 // applied, not dropped as stale.
-func inboxScenario(ctx context.Context, w *coldWorld, fixture []byte) (Events, error) {
+func inboxScenario(ctx context.Context, w *coldWorld, fixture []byte, _ int) (Events, error) {
 	if _, err := editSQS(fixture, func(map[string]any) {}); err != nil {
 		return nil, err
 	}
@@ -549,6 +553,39 @@ func inboxScenario(ctx context.Context, w *coldWorld, fixture []byte) (Events, e
 			err = eerr
 		}
 		return out, err
+	}, nil
+}
+
+// pregenerated makes n events now (gen makes one, with its state), seedWorkers at a time, and returns Events that hands
+// them out in turn, then makes more one at a time if the measurement wants more: the
+// state they need is made before the measurement, not between its cold starts.
+func pregenerated(ctx context.Context, n int, gen Events) (Events, error) {
+	events := make([][]byte, n)
+	errs := make([]error, n)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(seedWorkers, n) {
+		wg.Go(func() {
+			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
+				events[i], errs[i] = gen(ctx)
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	var mu sync.Mutex
+	return func(ctx context.Context) ([]byte, error) {
+		mu.Lock()
+		if len(events) > 0 {
+			ev := events[0]
+			events = events[1:]
+			mu.Unlock()
+			return ev, nil
+		}
+		mu.Unlock()
+		return gen(ctx)
 	}, nil
 }
 
