@@ -358,15 +358,20 @@ func (m *Meter) handler(fn, service string) http.Handler {
 		sent := time.Now()
 		status, header, resp, err := m.forward(r, upstream, send)
 		upstreamTime := time.Since(sent)
-		key := CallKey{Function: fn, Service: service, Operation: op}
-		var t Tally
-		var types map[string]int
-		if service == ServiceDynamoDB {
-			key.Resource, t = m.dynamoTally(r.Context(), x, status, resp, err)
-		} else {
-			key.Resource, t, types = sqsTally(op, body, status, resp, err)
+		// A request that names no API operation is not an API call: the functions'
+		// connection warm-up (awsclient.Preconnect's unauthenticated GET /), which the
+		// services neither bill nor count. It is forwarded, not recorded.
+		if op != unknownOperation {
+			key := CallKey{Function: fn, Service: service, Operation: op}
+			var t Tally
+			var types map[string]int
+			if service == ServiceDynamoDB {
+				key.Resource, t = m.dynamoTally(r.Context(), x, status, resp, err)
+			} else {
+				key.Resource, t, types = sqsTally(op, body, status, resp, err)
+			}
+			m.record(key, t, types, time.Since(begin)-upstreamTime)
 		}
-		m.record(key, t, types, time.Since(begin)-upstreamTime)
 		if err != nil {
 			http.Error(w, "meter: "+err.Error(), http.StatusBadGateway)
 			return
@@ -396,8 +401,11 @@ func operation(r *http.Request) string {
 	if a := r.URL.Query().Get("Action"); a != "" {
 		return a
 	}
-	return "unknown"
+	return unknownOperation
 }
+
+// unknownOperation is operation's answer for a request that names none.
+const unknownOperation = "unknown"
 
 // forward sends the request with body to upstream and returns the answer.
 func (m *Meter) forward(r *http.Request, upstream string, body []byte) (int, http.Header, []byte, error) {

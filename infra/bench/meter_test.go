@@ -17,6 +17,7 @@ type fakeDynamo struct {
 	items    map[string]map[string]Item // table → key value → item
 	received []map[string]any
 	targets  []string
+	gets     int // GET / health checks
 }
 
 func (f *fakeDynamo) key(table string, key Item) string {
@@ -32,6 +33,11 @@ func (f *fakeDynamo) key(table string, key Item) string {
 func (f *fakeDynamo) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if r.Method == http.MethodGet {
+		f.gets++
+		w.Write([]byte("healthy: dynamodb.ap-southeast-3.amazonaws.com"))
+		return
+	}
 	body, _ := io.ReadAll(r.Body)
 	var req map[string]any
 	_ = json.Unmarshal(body, &req)
@@ -152,6 +158,17 @@ func TestMeterCounts(t *testing.T) {
 		{"Id":"2","MessageBody":"` + strings.Repeat("y", 70<<10) + `"}]}`
 	if s := post(t, aSQS, "AmazonSQS.SendMessageBatch", batch); s != 200 {
 		t.Fatalf("SendMessageBatch: %d", s)
+	}
+	// A function's connection warm-up (awsclient.Preconnect: GET /, no operation)
+	// reaches the service and is not counted: it is not an API call.
+	warm, err := http.Get(aDynamo + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, warm.Body)
+	warm.Body.Close()
+	if dynamo.gets != 1 {
+		t.Errorf("the warm-up GET reached DynamoDB %d times, want once", dynamo.gets)
 	}
 	got := m.Snapshot().Sub(before)
 
