@@ -15,7 +15,7 @@ import (
 // reference programs, then traces their package initialisation: the "Cold start" and
 // "Where the cold start goes" sections.
 func ColdStartStage(ctx context.Context, env *Env) ([]*Section, error) {
-	n, warmup, runs := env.Count(31, 5), 1, env.Count(7, 2)
+	n, warmup, runs := env.Count(31, 4), 1, env.Count(7, 1)
 	subjects, err := PrepareSubjects(ctx, env, PrepareOptions{References: true, Representative: true,
 		Invocations: 2 * (warmup + n + runs)}) // a cold and a warm invocation per cold start
 	if err != nil {
