@@ -139,15 +139,8 @@ func runCost(ctx context.Context, m *metered, orders int) (*costRun, error) {
 	}
 	run.Calls = m.meter.Snapshot().Sub(before)
 	run.Pools = subStats(m.poolStats(), pools0)
-	out1, err := m.outboxTypes(ctx)
-	if err != nil {
+	if run.Outbox, err = m.outboxSince(ctx, out0); err != nil {
 		return nil, err
-	}
-	run.Outbox = map[string]int{}
-	for t, n := range out1 {
-		if d := n - out0[t]; d > 0 {
-			run.Outbox[t] = d
-		}
 	}
 	run.Took = time.Since(t0)
 	return run, nil

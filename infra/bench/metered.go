@@ -307,6 +307,22 @@ func (m *metered) statuses(ctx context.Context, orders []placedOrder) (map[strin
 	return out, nil
 }
 
+// outboxSince returns, by event type, how many outbox records were written since
+// before (an earlier outboxTypes).
+func (m *metered) outboxSince(ctx context.Context, before map[string]int) (map[string]int, error) {
+	now, err := m.outboxTypes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	since := map[string]int{}
+	for t, n := range now {
+		if d := n - before[t]; d > 0 {
+			since[t] = d
+		}
+	}
+	return since, nil
+}
+
 // outboxTypes counts the outbox records by event type (a direct, uncounted scan).
 func (m *metered) outboxTypes(ctx context.Context) (map[string]int, error) {
 	db := m.env.DynamoDB(localaccount.Commerce)

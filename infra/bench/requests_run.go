@@ -129,15 +129,8 @@ func runRequests(ctx context.Context, m *metered, paid, unpaid, conc int) (*requ
 		run.ExpiredAt = run.After
 	}
 	run.Pools = subStats(m.poolStats(), pools0)
-	out1, err := m.outboxTypes(ctx)
-	if err != nil {
+	if run.Outbox, err = m.outboxSince(ctx, out0); err != nil {
 		return nil, err
-	}
-	run.Outbox = map[string]int{}
-	for t, n := range out1 {
-		if d := n - out0[t]; d > 0 {
-			run.Outbox[t] = d
-		}
 	}
 	run.Took = time.Since(t0)
 	if len(run.Outbox) == 0 {
