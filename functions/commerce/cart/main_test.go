@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/json"
@@ -9,8 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"slices"
 	"strings"
 	"sync"
@@ -20,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
+	"github.com/etalase/etalase/infra/testenv"
 	"github.com/etalase/etalase/shared/contract"
 	"github.com/etalase/etalase/shared/platform/envconfig"
 	"github.com/etalase/etalase/shared/platform/secrets"
@@ -200,27 +198,5 @@ func TestHandoffVerifier(t *testing.T) {
 
 // Without its configuration the function fails at init, non-zero, with one JSON log line.
 func TestInitFailsWithoutConfig(t *testing.T) {
-	if os.Getenv("CART_INIT_CHILD") == "1" {
-		main()
-		return
-	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestInitFailsWithoutConfig$")
-	cmd.Env = []string{"CART_INIT_CHILD=1", "AWS_REGION=ap-southeast-3", "CART_TABLE=carts", "CATALOG_TABLE=cat"}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	err := cmd.Run()
-	if exit, ok := err.(*exec.ExitError); !ok || exit.ExitCode() == 0 {
-		t.Fatalf("err = %v, want a non-zero exit", err)
-	}
-	var line struct {
-		Level    string `json:"level"`
-		Error    string `json:"error"`
-		Function string `json:"function"`
-	}
-	if err := json.Unmarshal(bytes.TrimSpace(stderr.Bytes()), &line); err != nil {
-		t.Fatalf("stderr is not one JSON line: %q", stderr.String())
-	}
-	if line.Level != "ERROR" || line.Function != "commerce-cart" || !strings.Contains(line.Error, "HANDOFF_PUBLIC_KEY_PARAMETER is required") {
-		t.Errorf("log = %+v", line)
-	}
+	testenv.InitFails(t, main, []string{"AWS_REGION=ap-southeast-3", "CART_TABLE=carts", "CATALOG_TABLE=cat"}, "commerce-cart", "HANDOFF_PUBLIC_KEY_PARAMETER is required")
 }

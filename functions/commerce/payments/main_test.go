@@ -1,13 +1,10 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 
+	"github.com/etalase/etalase/infra/testenv"
 	"github.com/etalase/etalase/shared/platform/envconfig"
 )
 
@@ -39,23 +36,5 @@ func TestConfig(t *testing.T) {
 
 // Without its configuration the function fails at init, non-zero, with one JSON log line.
 func TestInitFailsWithoutConfig(t *testing.T) {
-	if os.Getenv("PAYMENTS_INIT_CHILD") == "1" {
-		main()
-		return
-	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestInitFailsWithoutConfig$")
-	cmd.Env = []string{"PAYMENTS_INIT_CHILD=1", "AWS_REGION=ap-southeast-3"}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	err := cmd.Run()
-	if exit, ok := err.(*exec.ExitError); !ok || exit.ExitCode() == 0 {
-		t.Fatalf("err = %v, want a non-zero exit", err)
-	}
-	var line struct{ Level, Function, Error string }
-	if err := json.Unmarshal(bytes.TrimSpace(stderr.Bytes()), &line); err != nil {
-		t.Fatalf("stderr is not one JSON line: %q", stderr.String())
-	}
-	if line.Level != "ERROR" || line.Function != "commerce-payments" || !strings.Contains(line.Error, "ORDERS_TABLE is required") {
-		t.Errorf("log = %+v", line)
-	}
+	testenv.InitFails(t, main, []string{"AWS_REGION=ap-southeast-3"}, "commerce-payments", "ORDERS_TABLE is required")
 }

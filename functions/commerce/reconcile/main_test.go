@@ -1,15 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -17,6 +14,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/etalase/etalase/infra/testenv"
 	"github.com/etalase/etalase/shared/commerce/ledger"
 	"github.com/etalase/etalase/shared/commerce/order"
 	"github.com/etalase/etalase/shared/commerce/payment"
@@ -155,23 +153,5 @@ func TestRunWithoutKeys(t *testing.T) {
 
 // Without its configuration the function fails at init, non-zero, with one JSON log line.
 func TestInitFailsWithoutConfig(t *testing.T) {
-	if os.Getenv("RECONCILE_INIT_CHILD") == "1" {
-		main()
-		return
-	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestInitFailsWithoutConfig$")
-	cmd.Env = []string{"RECONCILE_INIT_CHILD=1", "AWS_REGION=ap-southeast-3"}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	err := cmd.Run()
-	if exit, ok := err.(*exec.ExitError); !ok || exit.ExitCode() == 0 {
-		t.Fatalf("err = %v, want a non-zero exit", err)
-	}
-	var line struct{ Level, Function, Error string }
-	if err := json.Unmarshal(bytes.TrimSpace(stderr.Bytes()), &line); err != nil {
-		t.Fatalf("stderr is not one JSON line: %q", stderr.String())
-	}
-	if line.Level != "ERROR" || line.Function != "commerce-reconcile" || !strings.Contains(line.Error, "MIDTRANS_API_BASE_URL is required") {
-		t.Errorf("log = %+v", line)
-	}
+	testenv.InitFails(t, main, []string{"AWS_REGION=ap-southeast-3"}, "commerce-reconcile", "MIDTRANS_API_BASE_URL is required")
 }

@@ -1,14 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +13,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/etalase/etalase/infra/testenv"
 	"github.com/etalase/etalase/shared/platform/envconfig"
 )
 
@@ -162,27 +160,7 @@ func TestSetupRoutesOrderCreated(t *testing.T) {
 	}
 }
 
-// Without its queue URL the function fails at init, non-zero, with one JSON log line.
+// Without its configuration the function fails at init, non-zero, with one JSON log line.
 func TestInitFailsWithoutConfig(t *testing.T) {
-	if os.Getenv("RELAY_INIT_CHILD") == "1" {
-		main()
-		return
-	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestInitFailsWithoutConfig$")
-	cmd.Env = []string{"RELAY_INIT_CHILD=1", "AWS_REGION=ap-southeast-3"}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	err := cmd.Run()
-	if exit, ok := err.(*exec.ExitError); !ok || exit.ExitCode() == 0 {
-		t.Fatalf("err = %v, want a non-zero exit", err)
-	}
-	var line struct {
-		Level, Function, Error string
-	}
-	if err := json.Unmarshal(bytes.TrimSpace(stderr.Bytes()), &line); err != nil {
-		t.Fatalf("stderr is not one JSON line: %q", stderr.String())
-	}
-	if line.Level != "ERROR" || line.Function != "commerce-relay" || !strings.Contains(line.Error, "SOCIAL_INBOX_QUEUE_URL is required") {
-		t.Errorf("log = %+v", line)
-	}
+	testenv.InitFails(t, main, []string{"AWS_REGION=ap-southeast-3"}, "commerce-relay", "SOCIAL_INBOX_QUEUE_URL is required")
 }

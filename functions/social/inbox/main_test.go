@@ -1,13 +1,10 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 
+	"github.com/etalase/etalase/infra/testenv"
 	"github.com/etalase/etalase/shared/platform/envconfig"
 )
 
@@ -36,24 +33,7 @@ func TestConfig(t *testing.T) {
 	}
 }
 
+// Without its configuration the function fails at init, non-zero, with one JSON log line.
 func TestInitFailsWithoutConfig(t *testing.T) {
-	if os.Getenv("INBOX_INIT_CHILD") == "1" {
-		main()
-		return
-	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestInitFailsWithoutConfig$")
-	cmd.Env = []string{"INBOX_INIT_CHILD=1", "AWS_REGION=ap-southeast-3"}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	err := cmd.Run()
-	if exit, ok := err.(*exec.ExitError); !ok || exit.ExitCode() == 0 {
-		t.Fatalf("err = %v, want a non-zero exit", err)
-	}
-	var line struct{ Level, Function, Error string }
-	if err := json.Unmarshal(bytes.TrimSpace(stderr.Bytes()), &line); err != nil {
-		t.Fatalf("stderr is not one JSON line: %q", stderr.String())
-	}
-	if line.Level != "ERROR" || line.Function != "social-inbox" || !strings.Contains(line.Error, "PROMOTIONS_TABLE is required") {
-		t.Errorf("log = %+v", line)
-	}
+	testenv.InitFails(t, main, []string{"AWS_REGION=ap-southeast-3"}, "social-inbox", "PROMOTIONS_TABLE is required")
 }

@@ -1,13 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
-	"encoding/json"
 	"log/slog"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +14,7 @@ import (
 
 	"github.com/etalase/etalase/infra/localaccount"
 	"github.com/etalase/etalase/infra/localrun/ssm"
+	"github.com/etalase/etalase/infra/testenv"
 	"github.com/etalase/etalase/shared/contract"
 	"github.com/etalase/etalase/shared/platform/envconfig"
 	"github.com/etalase/etalase/shared/platform/httpapi"
@@ -139,24 +136,7 @@ func TestSigningKeyFromSSM(t *testing.T) {
 	}
 }
 
+// Without its configuration the function fails at init, non-zero, with one JSON log line.
 func TestInitFailsWithoutConfig(t *testing.T) {
-	if os.Getenv("PROMOTION_INIT_CHILD") == "1" {
-		main()
-		return
-	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestInitFailsWithoutConfig$")
-	cmd.Env = []string{"PROMOTION_INIT_CHILD=1", "AWS_REGION=ap-southeast-3"}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	err := cmd.Run()
-	if exit, ok := err.(*exec.ExitError); !ok || exit.ExitCode() == 0 {
-		t.Fatalf("err = %v, want a non-zero exit", err)
-	}
-	var line struct{ Level, Function, Error string }
-	if err := json.Unmarshal(bytes.TrimSpace(stderr.Bytes()), &line); err != nil {
-		t.Fatalf("stderr is not one JSON line: %q", stderr.String())
-	}
-	if line.Level != "ERROR" || line.Function != "social-promotion" || !strings.Contains(line.Error, "HANDOFF_PRIVATE_KEY_PARAMETER is required") {
-		t.Errorf("log = %+v", line)
-	}
+	testenv.InitFails(t, main, []string{"AWS_REGION=ap-southeast-3"}, "social-promotion", "HANDOFF_PRIVATE_KEY_PARAMETER is required")
 }
