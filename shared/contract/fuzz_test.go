@@ -75,6 +75,7 @@ func FuzzHandoffVerify(f *testing.F) {
 		enc([]byte(`{"alg":"EdDSA"}`)) + "." + enc([]byte(`{"iss":"etalase-social","aud":"etalase-commerce","exp":1e309}`)) + "." + parts[2],
 		parts[0] + "." + parts[1] + "=." + parts[2],
 		parts[0] + "." + parts[1] + "." + parts[2] + "A",
+		parts[0] + "." + parts[1] + "." + parts[2][:10] + "\n" + parts[2][10:],
 	} {
 		f.Add(tok, int16(0))
 	}

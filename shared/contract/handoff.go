@@ -207,6 +207,12 @@ func (v HandoffVerifier) Verify(token string) (HandoffClaims, error) {
 	if len(token) == 0 || len(token) > MaxHandoffTokenLength {
 		return HandoffClaims{}, fmt.Errorf("%w: length %d", ErrHandoffMalformed, len(token))
 	}
+	// A compact JWS is base64url and dots, nothing else. Go's base64 decoders skip
+	// CR and LF, so without this a signed token with a line break inside would verify
+	// as a second spelling of the same token.
+	if i := strings.IndexFunc(token, func(r rune) bool { return !isCompactJWSChar(r) }); i >= 0 {
+		return HandoffClaims{}, fmt.Errorf("%w: character %q at %d", ErrHandoffMalformed, token[i], i)
+	}
 	alg, err := headerAlgorithm(token)
 	if err != nil {
 		return HandoffClaims{}, err
@@ -250,6 +256,12 @@ func (v HandoffVerifier) Verify(token string) (HandoffClaims, error) {
 		return HandoffClaims{}, err
 	}
 	return c, nil
+}
+
+// isCompactJWSChar reports whether r may appear in a compact JWS: the base64url
+// alphabet (RFC 4648 §5, unpadded) and the dot between the parts.
+func isCompactJWSChar(r rune) bool {
+	return r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.'
 }
 
 // headerAlgorithm decodes the JOSE header of a compact JWS and returns its alg. The JWT

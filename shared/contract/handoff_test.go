@@ -195,6 +195,12 @@ func TestHandoffVerifyRefuses(t *testing.T) {
 		{"empty", "", t0, contract.ErrHandoffMalformed},
 		{"garbage", "not-a-token", t0, contract.ErrHandoffMalformed},
 		{"four segments", valid + ".x", t0, contract.ErrHandoffMalformed},
+		// The signed bytes with a line break inside: Go's base64 decoders skip CR and
+		// LF, so only the alphabet check keeps this second spelling from verifying.
+		{"line feed in signature", parts[0] + "." + parts[1] + "." + parts[2][:10] + "\n" + parts[2][10:], t0.Add(time.Minute), contract.ErrHandoffMalformed},
+		{"carriage return in payload", parts[0] + "." + parts[1][:5] + "\r" + parts[1][5:] + "." + parts[2], t0.Add(time.Minute), contract.ErrHandoffMalformed},
+		{"space before token", " " + valid, t0.Add(time.Minute), contract.ErrHandoffMalformed},
+		{"padding", valid + "==", t0.Add(time.Minute), contract.ErrHandoffMalformed},
 		{"header not base64", "%%%." + parts[1] + "." + parts[2], t0, contract.ErrHandoffMalformed},
 		{"header not JSON", unsigned("nope", parts[2]), t0, contract.ErrHandoffMalformed},
 		{"payload not JSON", parts[0] + "." + base64.RawURLEncoding.EncodeToString([]byte("[1")) + "." + parts[2], t0, contract.ErrHandoffMalformed},
