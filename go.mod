@@ -7,11 +7,15 @@ require (
 	github.com/aws/aws-sdk-go-v2 v1.48.0
 	github.com/aws/aws-sdk-go-v2/config v1.33.16
 	github.com/aws/aws-sdk-go-v2/credentials v1.20.16
-	github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue v1.21.20
-	github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression v1.10.8
-	github.com/aws/aws-sdk-go-v2/service/dynamodb v1.73.2
-	github.com/aws/aws-sdk-go-v2/service/dynamodbstreams v1.46.7
-	github.com/aws/aws-sdk-go-v2/service/sqs v1.52.11
+	// The DynamoDB, DynamoDB Streams and SQS modules stay at their last versions before
+	// the SDK's schema-based serialisers (dynamodb v1.69.0, sqs v1.49.0, dynamodbstreams
+	// v1.42.0): their schemas packages build the whole API model at init, 4-5 ms of every
+	// cold start. infra/bench/deps_test.go fails if a function links one; docs/bench.md.
+	github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue v1.21.4
+	github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression v1.9.4
+	github.com/aws/aws-sdk-go-v2/service/dynamodb v1.68.0
+	github.com/aws/aws-sdk-go-v2/service/dynamodbstreams v1.41.0
+	github.com/aws/aws-sdk-go-v2/service/sqs v1.48.1
 	github.com/aws/aws-sdk-go-v2/service/ssm v1.82.0
 	github.com/aws/smithy-go v1.28.9
 	github.com/golang-jwt/jwt/v5 v5.3.1
