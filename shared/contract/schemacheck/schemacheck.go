@@ -15,7 +15,7 @@
 // the relay's cold start about 10 ms and 1.6 MB of allocations, and compiling the
 // schemas with it another 10 ms (docs/bench.md). equivalence_test.go runs both over a
 // corpus of valid and invalid messages and requires them to agree on every one, and
-// deps_test.go that no function links the library.
+// infra/bench/deps_test.go that no function links the library.
 package schemacheck
 
 import (
