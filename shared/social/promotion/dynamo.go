@@ -291,7 +291,9 @@ func (s *DynamoStore) ListByCreator(ctx context.Context, creatorID string, limit
 	return s.page(ctx, CreatorIndex, "creatorId", creatorID, limit, after)
 }
 
-// Feed implements Store with a query of the sparse feed index, newest first.
+// Feed implements Store with a query of the sparse feed index, newest first. The index
+// projects what the public feed shows and not clicks (template.yaml), so that counting
+// a click writes no feed entry: promotions from Feed have Clicks zero.
 func (s *DynamoStore) Feed(ctx context.Context, limit int, after *Cursor) ([]Promotion, bool, error) {
 	return s.page(ctx, FeedIndex, "feed", FeedPartition, limit, after)
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/etalase/etalase/infra/localaccount"
 	"github.com/etalase/etalase/infra/provision"
@@ -378,6 +379,20 @@ func TestFeed(t *testing.T) {
 	first := m["items"].([]any)[0].(map[string]any)
 	if first["product"].(map[string]any)["title"] != "Kopi Gayo" {
 		t.Errorf("feed item without its product: %v", first)
+	}
+	// The feed index projects only what the feed shows (template.yaml): each item is
+	// the promotion's public view, field for field, also after a click changed one.
+	resp, m = e.do(t, req{fixture: "handoff.json", path: map[string]string{"promotionId": want[1]}})
+	wantStatus(t, resp, m, 200, "")
+	resp, m = e.do(t, req{fixture: "feed.json", query: map[string]string{"limit": "50"}})
+	wantStatus(t, resp, m, 200, "")
+	for _, it := range m["items"].([]any) {
+		item := it.(map[string]any)
+		resp, one := e.do(t, req{fixture: "get-promotion.json", path: map[string]string{"promotionId": item["promotionId"].(string)}})
+		wantStatus(t, resp, one, 200, "")
+		if !cmp.Equal(item, one) {
+			t.Errorf("feed item differs from the promotion's public view:\n%s", cmp.Diff(one, item))
+		}
 	}
 	for _, bad := range []map[string]string{{"limit": "0"}, {"limit": "51"}, {"limit": "x"}, {"cursor": "garbage"}} {
 		resp, m := e.do(t, req{fixture: "feed.json", query: bad})

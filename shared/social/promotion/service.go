@@ -43,7 +43,8 @@ type Store interface {
 	// the cursor position, and whether more follow.
 	ListByCreator(ctx context.Context, creatorID string, limit int, after *Cursor) ([]Promotion, bool, error)
 	// Feed returns up to limit promotions of the feed index (ACTIVE ones), newest
-	// first, after the cursor position, and whether the index has more.
+	// first, after the cursor position, and whether the index has more. Their Clicks
+	// may be zero: the feed shows none, and a store need not project them.
 	Feed(ctx context.Context, limit int, after *Cursor) ([]Promotion, bool, error)
 	// ByProduct returns the ids of every promotion of a product.
 	ByProduct(ctx context.Context, productID string) ([]string, error)
