@@ -434,8 +434,10 @@ func PrepareSubjects(ctx context.Context, env *Env, o PrepareOptions) ([]*Subjec
 	if o.Representative {
 		// The running system's reactions to the seeding (the relay, social's inbox)
 		// are over before the measurement starts.
-		if err := coldSleep(ctx, coldSettle); err != nil {
-			return nil, err
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(coldSettle):
 		}
 	}
 	if o.References {

@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"bytes"
 	"context"
 	"crypto/md5"
 	"crypto/rand"
@@ -10,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -21,7 +19,8 @@ import (
 
 	"github.com/etalase/etalase/infra/localaccount"
 	"github.com/etalase/etalase/infra/localrun"
-	"github.com/etalase/etalase/infra/localrun/demo"
+	"github.com/etalase/etalase/infra/localrun/localtest/flow"
+	"github.com/etalase/etalase/infra/localrun/paysandbox"
 	"github.com/etalase/etalase/shared/commerce/payment/midtrans"
 	"github.com/etalase/etalase/shared/commerce/paymentevents"
 )
@@ -77,7 +76,6 @@ const (
 	benchCreator  = "bench-creator"
 	benchPrice    = 85000
 	benchStock    = 100_000_000
-	snapshotWait  = 60 * time.Second
 	orderPaidWait = 60 * time.Second
 	// coldSettle follows the seeding: the running system reacts to it in the
 	// background (the outbox stream, polled every 250 ms, brings the relay, which tells
@@ -90,83 +88,24 @@ const (
 	pipelineQuiet = 400 * time.Millisecond
 )
 
-// coldWorld is the state the scenarios share, seeded once through the runner's HTTP API.
+// coldWorld is the state the scenarios share, seeded once through the runner's HTTP API
+// with flow.Client (retried as a client retries).
 type coldWorld struct {
-	env  *Env
-	http *http.Client
+	env *Env
+	c   *flow.Client
 
 	mu      sync.Mutex
-	tokens  map[string]string
 	product string // a listed product with a large stock
 	seq     atomic.Int64
 }
 
 func newColdWorld(env *Env) *coldWorld {
-	return &coldWorld{env: env, http: &http.Client{Timeout: 30 * time.Second}, tokens: map[string]string{}}
+	return &coldWorld{env: env, c: &flow.Client{Base: env.Runner.URL, Within: 90 * time.Second}}
 }
 
-// coldAPIError is an HTTP API answer that is not a 2xx.
-type coldAPIError struct {
-	status int
-	body   string
-}
-
-func (e *coldAPIError) Error() string {
-	return fmt.Sprintf("HTTP %d: %s", e.status, truncate(e.body, 300))
-}
-
-// call sends one API request as sub (with scopes) and decodes a 2xx answer into out.
-func (w *coldWorld) call(ctx context.Context, sub string, scopes []string, method, path string, headers map[string]string, in, out any) error {
-	key := sub + " " + strings.Join(scopes, ",")
-	w.mu.Lock()
-	tok, ok := w.tokens[key]
-	w.mu.Unlock()
-	if !ok {
-		var err error
-		if tok, err = demo.Token(ctx, w.http, w.env.Runner.URL, sub, scopes...); err != nil {
-			return err
-		}
-		w.mu.Lock()
-		w.tokens[key] = tok
-		w.mu.Unlock()
-	}
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return err
-		}
-		body = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, w.env.Runner.URL+path, body)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+tok)
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	for k, v := range headers {
-		req.Header.Set(k, v)
-	}
-	resp, err := w.http.Do(req)
-	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
-	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, path, err)
-	}
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("%s %s: %w", method, path, &coldAPIError{status: resp.StatusCode, body: string(b)})
-	}
-	if out != nil {
-		if err := json.Unmarshal(b, out); err != nil {
-			return fmt.Errorf("%s %s: %w", method, path, err)
-		}
-	}
-	return nil
+// token mints an access token of the runner's identity provider for sub.
+func (w *coldWorld) token(sub, scope string) (string, error) {
+	return flow.Token(w.env.Runner, sub, scope)
 }
 
 // buyer is a fresh buyer for one invocation of a scenario (a cart of its own).
@@ -177,31 +116,29 @@ func (w *coldWorld) buyer(scenario string) string {
 // listedProduct lists the bench's product once (a seller, through the catalog API).
 func (w *coldWorld) listedProduct(ctx context.Context) (string, error) {
 	w.mu.Lock()
-	id := w.product
-	w.mu.Unlock()
-	if id != "" {
-		return id, nil
+	defer w.mu.Unlock()
+	if w.product != "" {
+		return w.product, nil
 	}
-	var out struct {
-		ProductID string `json:"productId"`
+	tok, err := w.token(benchSeller, "seller")
+	if err != nil {
+		return "", err
 	}
-	err := w.call(ctx, benchSeller, []string{"seller"}, http.MethodPost, "/commerce/v1/products", nil, map[string]any{
-		"title": "Kopi Gayo 250 g (bench)", "description": "The cold-start benchmark's product.",
-		"imageUrl": "/img/kopi-gayo.jpg", "price": map[string]any{"amount": benchPrice, "currency": "IDR"}, "stock": benchStock,
-	}, &out)
+	id, err := w.c.CreateProduct(ctx, tok, flow.Product{Title: "Kopi Gayo 250 g (bench)", Price: benchPrice, Stock: benchStock})
 	if err != nil {
 		return "", fmt.Errorf("list the bench product: %w", err)
 	}
-	w.mu.Lock()
-	w.product = out.ProductID
-	w.mu.Unlock()
-	return out.ProductID, nil
+	w.product = id
+	return id, nil
 }
 
 // addToCart puts one unit of the product in buyer's cart.
 func (w *coldWorld) addToCart(ctx context.Context, buyer, product string) error {
-	return w.call(ctx, buyer, []string{"buyer"}, http.MethodPost, "/commerce/v1/cart/items", nil,
-		map[string]any{"productId": product, "quantity": 1}, nil)
+	tok, err := w.token(buyer, "buyer")
+	if err != nil {
+		return err
+	}
+	return w.c.AddToCart(ctx, tok, flow.Item{ProductID: product, Quantity: 1})
 }
 
 // coldOrder is an order placed through checkout, pending payment.
@@ -221,57 +158,34 @@ func (w *coldWorld) placeOrder(ctx context.Context, buyer string) (coldOrder, er
 	if err := w.addToCart(ctx, buyer, product); err != nil {
 		return coldOrder{}, err
 	}
-	var out struct {
-		OrderID string `json:"orderId"`
-		Amount  struct {
-			Amount int64 `json:"amount"`
-		} `json:"amount"`
-		Deadline time.Time `json:"deadline"`
-	}
-	err = w.call(ctx, buyer, []string{"buyer"}, http.MethodPost, "/commerce/v1/checkout",
-		map[string]string{"Idempotency-Key": coldID()}, map[string]any{"provider": "midtrans"}, &out)
+	tok, err := w.token(buyer, "buyer")
 	if err != nil {
-		return coldOrder{}, fmt.Errorf("check out: %w", err)
+		return coldOrder{}, err
 	}
-	return coldOrder{ID: out.OrderID, Amount: out.Amount.Amount, Deadline: out.Deadline}, nil
+	p, r, err := w.c.Checkout(ctx, tok, "midtrans", coldID())
+	if err == nil {
+		err = r.Want("check out", http.StatusCreated)
+	}
+	if err != nil {
+		return coldOrder{}, err
+	}
+	return coldOrder{ID: p.OrderID, Amount: p.Amount.Amount, Deadline: p.Deadline}, nil
 }
 
 // payOrder has the local payment sandbox notify the order's settlement, which the
 // running webhook and payments consumer apply, and waits until the order is PAID.
 func (w *coldWorld) payOrder(ctx context.Context, buyer, orderID string) error {
-	body, _ := json.Marshal(map[string]any{"provider": "midtrans", "orderId": orderID, "status": "settlement"})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.env.Runner.URL+"/_local/pay/control/notify", bytes.NewReader(body))
+	if _, err := w.c.Notify(ctx, paysandbox.NotifyRequest{Provider: "midtrans", OrderID: orderID, Status: "settlement"}, true); err != nil {
+		return err
+	}
+	tok, err := w.token(buyer, "buyer")
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := w.http.Do(req)
-	if err != nil {
-		return err
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("payment sandbox notify: %w", &coldAPIError{status: resp.StatusCode, body: string(b)})
-	}
-	deadline := time.Now().Add(orderPaidWait)
-	for {
-		var o struct {
-			Status string `json:"status"`
-		}
-		if err := w.call(ctx, buyer, []string{"buyer"}, http.MethodGet, "/commerce/v1/orders/"+orderID, nil, nil, &o); err != nil {
-			return err
-		}
-		if o.Status == "PAID" {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("order %s is %s %s after its settlement was notified", orderID, o.Status, orderPaidWait)
-		}
-		if err := coldSleep(ctx, 100*time.Millisecond); err != nil {
-			return err
-		}
-	}
+	ctx, cancel := context.WithTimeout(ctx, orderPaidWait)
+	defer cancel()
+	_, err = w.c.WaitStatus(ctx, tok, orderID, func(status string) bool { return status == "PAID" })
+	return err
 }
 
 // midtransSettlement is a Midtrans settlement notification of the order, signed with
@@ -338,28 +252,16 @@ func getPromotionScenario(ctx context.Context, w *coldWorld, fixture []byte, _ i
 	if err != nil {
 		return nil, err
 	}
-	body := map[string]any{"productId": product, "kind": "showcase", "caption": "Kopi Gayo, the benchmark's favourite",
-		"commissionBps": 1000, "endsAt": time.Now().Add(24 * time.Hour).UTC().Format(time.RFC3339)}
-	var out struct {
-		PromotionID string `json:"promotionId"`
+	tok, err := w.token(benchCreator, "creator")
+	if err != nil {
+		return nil, err
 	}
-	deadline := time.Now().Add(snapshotWait)
-	for {
-		err := w.call(ctx, benchCreator, []string{"creator"}, http.MethodPost, "/social/v1/promotions", nil, body, &out)
-		var ae *coldAPIError
-		if errors.As(err, &ae) && ae.status == http.StatusNotFound && time.Now().Before(deadline) {
-			// The product's snapshot is still on its way to social (outbox, relay, inbox).
-			if err := coldSleep(ctx, 200*time.Millisecond); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("promote the bench product: %w", err)
-		}
-		break
+	// Promote waits until the product's snapshot has reached social (outbox, relay, inbox).
+	id, err := w.c.Promote(ctx, tok, product, 1000)
+	if err != nil {
+		return nil, fmt.Errorf("promote the bench product: %w", err)
 	}
-	return fixedEvents(editHTTP(fixture, func(ev map[string]any) { setPathParam(ev, "promotionId", out.PromotionID) }))
+	return fixedEvents(editHTTP(fixture, func(ev map[string]any) { setPathParam(ev, "promotionId", id) }))
 }
 
 // checkoutScenario: a buyer checks out a cart of one product (Midtrans); every
@@ -733,15 +635,4 @@ func coldUUID() string {
 	b[8] = b[8]&0x3f | 0x80
 	h := hex.EncodeToString(b[:])
 	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
-}
-
-func coldSleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
