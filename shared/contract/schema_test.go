@@ -12,36 +12,9 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/etalase/etalase/shared/contract"
+	"github.com/etalase/etalase/shared/contract/contracttest"
 	"github.com/etalase/etalase/shared/contract/schemacheck"
 )
-
-// examples are fully populated payloads of every cross-account event type.
-func examples(t *testing.T) map[string]any {
-	t.Helper()
-	ref, err := contract.NewOrderRef()
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := contract.ProductDisplay{
-		ProductID: "p_rocsknolsez4jj42y44l7ga3ou", SellerID: "seller-1", Title: "Kopi Gayo 250 g",
-		ImageURL: "https://cdn.etalase.example/kopi.jpg", Price: contract.Price{Amount: 85000, Currency: "IDR"},
-		InStock: true, Version: 4,
-	}
-	at := time.Date(2026, 1, 2, 3, 4, 5, 600, time.UTC)
-	return map[string]any{
-		contract.EventProductListed:   contract.ProductListed{ProductDisplay: d},
-		contract.EventProductUpdated:  contract.ProductUpdated{ProductDisplay: d},
-		contract.EventProductDelisted: contract.ProductDelisted{ProductDisplay: d},
-		contract.EventSaleAttributed: contract.SaleAttributed{
-			PromotionID: "pr_abc", CreatorID: "creator-1", ProductID: d.ProductID, Quantity: 2,
-			Amount: contract.Price{Amount: 170000, Currency: "IDR"}, OrderRef: ref, LineRef: "ln_1", SoldAt: at,
-		},
-		contract.EventSaleReversed: contract.SaleReversed{
-			PromotionID: "pr_abc", CreatorID: "creator-1", ProductID: d.ProductID, Quantity: 1,
-			Amount: contract.Price{Amount: 85000, Currency: "IDR"}, OrderRef: ref, LineRef: "ln_1", ReversedAt: at,
-		},
-	}
-}
 
 func validator(t *testing.T) *schemacheck.Validator {
 	t.Helper()
@@ -72,7 +45,7 @@ func envelope(t *testing.T, typ string, version int, payload any) []byte {
 // and inside the envelope.
 func TestEveryEventMatchesItsSchema(t *testing.T) {
 	v := validator(t)
-	ex := examples(t)
+	ex := contracttest.Payloads(t)
 	for _, s := range contract.CrossAccountEvents() {
 		payload, ok := ex[s.Type]
 		if !ok {
@@ -100,7 +73,7 @@ func TestEveryEventMatchesItsSchema(t *testing.T) {
 // versions that are not in the contract.
 func TestSchemasRefuse(t *testing.T) {
 	v := validator(t)
-	ex := examples(t)
+	ex := contracttest.Payloads(t)
 	withField := func(payload any, key string, value any) []byte {
 		raw, _ := json.Marshal(payload)
 		var m map[string]any

@@ -15,6 +15,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/etalase/etalase/shared/contract"
+	"github.com/etalase/etalase/shared/contract/contracttest"
 )
 
 // The purpose-built validator must accept and refuse exactly what a general JSON Schema
@@ -104,35 +105,6 @@ func verdict(err error) string {
 		return "invalid"
 	}
 	return "error: " + err.Error()
-}
-
-// validPayloads are one valid payload of each cross-account event, as the relay makes
-// them (from the Go types).
-func validPayloads(t testing.TB) map[string]any {
-	t.Helper()
-	ref, err := contract.NewOrderRef()
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := contract.ProductDisplay{
-		ProductID: "p_rocsknolsez4jj42y44l7ga3ou", SellerID: "seller-1", Title: "Kopi Gayo 250 g",
-		ImageURL: "https://cdn.etalase.example/kopi.jpg", Price: contract.Price{Amount: 85000, Currency: "IDR"},
-		InStock: true, Version: 4,
-	}
-	at := time.Date(2026, 1, 2, 3, 4, 5, 600, time.UTC)
-	return map[string]any{
-		contract.EventProductListed:   contract.ProductListed{ProductDisplay: d},
-		contract.EventProductUpdated:  contract.ProductUpdated{ProductDisplay: d},
-		contract.EventProductDelisted: contract.ProductDelisted{ProductDisplay: d},
-		contract.EventSaleAttributed: contract.SaleAttributed{
-			PromotionID: "pr_abc", CreatorID: "creator-1", ProductID: d.ProductID, Quantity: 2,
-			Amount: contract.Price{Amount: 170000, Currency: "IDR"}, OrderRef: ref, LineRef: "ln_1", SoldAt: at,
-		},
-		contract.EventSaleReversed: contract.SaleReversed{
-			PromotionID: "pr_abc", CreatorID: "creator-1", ProductID: d.ProductID, Quantity: 1,
-			Amount: contract.Price{Amount: 0, Currency: "IDR"}, OrderRef: ref, LineRef: "ln_1", ReversedAt: at,
-		},
-	}
 }
 
 // generic decodes JSON into the generic form the mutations edit (numbers exact).
@@ -446,7 +418,7 @@ func TestEquivalentToJSONSchemaLibrary(t *testing.T) {
 		t.Fatal(err)
 	}
 	ref := newReference(t)
-	valid := validPayloads(t)
+	valid := contracttest.Payloads(t)
 	counts := map[string]int{}
 	check := func(what, name string, doc []byte, gotErr, wantErr error) {
 		t.Helper()
@@ -515,7 +487,7 @@ func FuzzEquivalence(f *testing.F) {
 		f.Fatal(err)
 	}
 	ref := newReference(f)
-	valid := validPayloads(f)
+	valid := contracttest.Payloads(f)
 	specs := contract.CrossAccountEvents()
 	for i, s := range specs {
 		for j, m := range corpus(f, schemaDoc(f, s.Schema), generic(f, valid[s.Type])) {
